@@ -1,0 +1,347 @@
+"""The command line: ``python -m colorlab methods | palette | recolor``.
+
+Other tools script against this interface, so its output formats and exit codes are a contract:
+
+- ``methods [--json]``: the method registry (``--json``: a list of ``Method.to_dict()``).
+- ``palette IMAGE [-k K] [--json]``: the image's palette (``--json``:
+  ``{"palette": ["#rrggbb", ...], "weights": [...]}``, weights rounded to 4 decimals).
+- ``recolor IMAGE -o OUT --palette "#hex,..." [--method NAME] [-k K] [--param NAME=VALUE ...]``:
+  entry i of the image's own palette moves to the i-th given colour; ``=`` keeps an entry. IMAGE
+  may be a folder, then OUT is a folder and every image in it is recolored to the same file name
+  (formats save_image cannot write, .bmp and .tif, are written as .png).
+
+Exit codes: 0 success; 2 a usage or input mistake (one line ``colorlab: error: ...`` on stderr, no
+traceback); 1 a folder run in which some files failed (each reported on stderr, the rest written).
+
+This module is only a shell: the image work is done by the package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from colorlab.color import parse_hex
+from colorlab.errors import ColorLabError
+
+PROG = "colorlab"
+DEFAULT_K = 5  # Chang et al.'s default palette size
+DEFAULT_METHOD = "chang"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+SAVED_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # what save_image writes; others become PNG
+KEEP = "="  # a --palette entry that keeps the image's own colour
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake on the command line (bad flag, missing file); reported in one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the usage and exits on a bad flag; we want our one-line error instead.
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from colorlab import __version__
+
+    parser = _Parser(prog=PROG, description="Recolor images from the command line.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    methods = commands.add_parser("methods", help="list the registered methods")
+    methods.add_argument("--json", action="store_true", help="print the registry as JSON")
+    methods.set_defaults(handler=cmd_methods)
+
+    palette = commands.add_parser("palette", help="print an image's palette")
+    palette.add_argument("image", metavar="IMAGE", type=Path)
+    palette.add_argument(
+        "-k", type=int, default=DEFAULT_K, help=f"palette size, 2 to 10 (default {DEFAULT_K})"
+    )
+    palette.add_argument("--json", action="store_true", help="print JSON: palette and weights")
+    palette.set_defaults(handler=cmd_palette)
+
+    recolor = commands.add_parser(
+        "recolor",
+        help="move an image's palette to new colours",
+        description="Entry i of the image's own palette (dark to light) moves to the i-th "
+        "given colour; an entry written as '=' keeps its colour. IMAGE may be a folder: every "
+        "image in it is recolored into the folder OUT.",
+    )
+    recolor.add_argument("image", metavar="IMAGE", type=Path, help="an image file or a folder")
+    recolor.add_argument(
+        "-o", "--output", metavar="OUT", type=Path, required=True, help="output file or folder"
+    )
+    recolor.add_argument(
+        "--palette",
+        required=True,
+        help="new colours, dark to light, e.g. '#203040,=,#ffcc00' ('=' keeps an entry)",
+    )
+    recolor.add_argument(
+        "--method", default=DEFAULT_METHOD, help=f"recolor method (default {DEFAULT_METHOD})"
+    )
+    recolor.add_argument(
+        "-k",
+        type=int,
+        default=None,
+        help="palette size to extract, 2 to 10 (default: the number of colours given, at "
+        "least 2); entries beyond those given keep their colour",
+    )
+    recolor.add_argument(
+        "--param",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="a method parameter (repeatable); see 'colorlab methods'",
+    )
+    recolor.set_defaults(handler=cmd_recolor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return args.handler(args)
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except (UsageError, ColorLabError, OSError) as exc:
+        _report(_describe(exc))
+        return EXIT_USAGE
+
+
+# --- methods ------------------------------------------------------------------------------------
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from colorlab.methods import TASKS, list_methods
+
+    methods = list_methods()
+    if args.json:
+        print(json.dumps([m.to_dict() for m in methods], indent=2))
+        return EXIT_OK
+    for task, summary in TASKS.items():
+        print(f"{task}: {summary}")
+        for method in (m for m in methods if m.task == task):
+            print(f"  {method.name:<12} {method.title}")
+            for param in method.params:
+                print(
+                    f"  {'':<12}   {param.name}={param.default}  {_param_range(param)}{param.help}"
+                )
+        print()
+    return EXIT_OK
+
+
+def _param_range(param: Any) -> str:
+    if param.choices is not None:
+        return f"[{', '.join(map(str, param.choices))}] "
+    if param.minimum is not None or param.maximum is not None:
+        low = "" if param.minimum is None else param.minimum
+        high = "" if param.maximum is None else param.maximum
+        return f"[{low}..{high}] "
+    return ""
+
+
+# --- palette ------------------------------------------------------------------------------------
+
+
+def cmd_palette(args: argparse.Namespace) -> int:
+    from colorlab.imageio import load_image
+    from colorlab.palette import extract_palette
+
+    palette = extract_palette(load_image(_existing_file(args.image)), k=args.k)
+    hexes = palette.to_hex()
+    if args.json:
+        weights = [round(float(w), 4) for w in palette.weights]
+        print(json.dumps({"palette": hexes, "weights": weights}))
+        return EXIT_OK
+    swatches = _use_colour(sys.stdout)
+    for color, hex_, weight in zip(palette.colors, hexes, palette.weights, strict=True):
+        swatch = _swatch(color) + " " if swatches else ""
+        print(f"{swatch}{hex_}  {100 * float(weight):5.1f}%")
+    return EXIT_OK
+
+
+def _use_colour(stream: Any) -> bool:
+    """ANSI colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    return hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _swatch(color: np.ndarray) -> str:
+    r, g, b = (int(v) for v in np.clip(np.rint(np.asarray(color) * 255), 0, 255))
+    return f"\x1b[48;2;{r};{g};{b}m      \x1b[0m"
+
+
+# --- recolor ------------------------------------------------------------------------------------
+
+
+def cmd_recolor(args: argparse.Namespace) -> int:
+    from colorlab.methods import get_method
+
+    # Every check that needs no image runs first, so a typo fails before any work is done.
+    targets = parse_targets(args.palette)
+    # A palette has at least two entries: one colour given moves the darkest, the other keeps.
+    k = max(len(targets), 2) if args.k is None else args.k
+    if k < len(targets):
+        raise UsageError(
+            f"-k {k} is smaller than the {len(targets)} colours given in --palette; "
+            f"give at most {k} colours or a larger -k"
+        )
+    method = get_method("recolor", args.method)
+    params = method.resolve_params(**parse_params(args.param, method))
+
+    def recolor_one(source: Path, destination: Path) -> Path:
+        return recolor_file(source, destination, targets, k=k, method=method, params=params)
+
+    if args.image.is_dir():
+        return _recolor_folder(args.image, args.output, recolor_one)
+    recolor_one(_existing_file(args.image), args.output)
+    return EXIT_OK
+
+
+def parse_targets(text: str) -> list[np.ndarray | None]:
+    """``'#abc, =, #112233'`` -> one sRGB colour per entry, ``None`` for an entry to keep."""
+    # Split like colorlab.color.parse_palette (commas, semicolons, spaces; not inside rgb(...)).
+    parts = [p for p in re.split(r"[,;\s]+(?![^()]*\))", text.strip()) if p]
+    if not parts:
+        raise UsageError("--palette is empty: give colours like '#ff8800,=,#224466'")
+    return [None if part == KEEP else parse_hex(part) for part in parts]
+
+
+def parse_params(items: Sequence[str], method: Any) -> dict[str, Any]:
+    """``['lattice_size=9']`` -> ``{'lattice_size': '9'}``; the method validates and converts."""
+    defaults = {p.name: p.default for p in method.params}
+    params: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name:
+            raise UsageError(f"--param takes NAME=VALUE, got {item!r}")
+        if isinstance(defaults.get(name), bool):  # bool('false') is True: spell it out
+            flags = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+            if value.lower() not in flags:
+                raise UsageError(f"parameter {name!r} must be true or false, got {value!r}")
+            params[name] = flags[value.lower()]
+        else:
+            params[name] = value
+    return params
+
+
+def recolor_file(
+    source: Path,
+    destination: Path,
+    targets: Sequence[np.ndarray | None],
+    *,
+    k: int,
+    method: Any,
+    params: dict[str, Any],
+) -> Path:
+    """Recolor one image file: extract its k-colour palette, move entry i to ``targets[i]``."""
+    from colorlab.imageio import load_image, save_image
+    from colorlab.palette import color_histogram, extract_palette
+
+    image = load_image(source)
+    palette = extract_palette(image, k=k)
+    if len(palette) < len(targets):
+        distinct = len(color_histogram(image)[1])
+        raise UsageError(
+            f"{source.name} yields only {len(palette)} palette colours (it has {distinct} "
+            f"distinct colours) but {len(targets)} were given; give at most {len(palette)}"
+        )
+    target_palette = palette.colors.copy()
+    for i, color in enumerate(targets):
+        if color is not None:
+            target_palette[i] = color
+    result = method.run(
+        image, source_palette=palette.colors, target_palette=target_palette, **params
+    )
+    return save_image(result, destination)
+
+
+def _recolor_folder(folder: Path, out: Path, recolor_one: Any) -> int:
+    from tqdm import tqdm
+
+    files = sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+    if not files:
+        raise UsageError(
+            f"no images in folder {str(folder)!r} (looked for {', '.join(IMAGE_SUFFIXES)})"
+        )
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{str(out)!r} is a file; with a folder as IMAGE, OUT must be a folder")
+    if out.exists() and out.resolve() == folder.resolve():
+        raise UsageError(
+            "OUT is the input folder; choose another folder so no image is overwritten"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+
+    failed = 0
+    for path, name in tqdm(
+        list(zip(files, _output_names(files), strict=True)),
+        desc="recolor",
+        unit="image",
+        file=sys.stderr,
+    ):
+        try:
+            recolor_one(path, out / name)
+        except Exception as exc:  # one bad file must not stop the batch; report it and go on
+            failed += 1
+            tqdm.write(f"{PROG}: error: {path.name}: {_describe(exc)}", file=sys.stderr)
+    if failed:
+        _report(f"{failed} of {len(files)} images failed; the others are in {str(out)!r}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _output_names(files: Sequence[Path]) -> list[str]:
+    """Same name as the input; a suffix save_image cannot write (.bmp, .tif) becomes .png."""
+    taken = {p.name.lower() for p in files if p.suffix.lower() in SAVED_SUFFIXES}
+    names = []
+    for path in files:
+        if path.suffix.lower() in SAVED_SUFFIXES:
+            names.append(path.name)
+            continue
+        name = path.with_suffix(".png").name
+        if name.lower() in taken:  # photo.bmp beside photo.png: keep both, as photo.bmp.png
+            name = f"{path.name}.png"
+        taken.add(name.lower())
+        names.append(name)
+    return names
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _existing_file(path: Path) -> Path:
+    if not path.exists():
+        raise UsageError(f"{str(path)!r}: no such file or directory")
+    if path.is_dir():
+        raise UsageError(f"{str(path)!r} is a folder, expected an image file")
+    return path
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for an error: its message, or for an unexpected error its type and message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    elif isinstance(exc, (UsageError, ColorLabError)):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def _report(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)

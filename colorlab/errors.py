@@ -1,0 +1,37 @@
+"""One exception hierarchy whose messages tell a user what went wrong and what to do.
+
+The UI shows these messages as they are and the CLI prints them without a traceback, so every
+message names the bad value and, where there is one, the fix.
+"""
+
+
+class ColorLabError(Exception):
+    """Base class of every error ColorLab raises on purpose (bad input, missing files, ...)."""
+
+
+class ImageLoadError(ColorLabError):
+    """The input is not a readable image: not an image at all, truncated or corrupt."""
+
+
+class ImageSaveError(ColorLabError):
+    """The image could not be written (missing folder, no permission, disk full, ...)."""
+
+
+class EmptyImageError(ColorLabError):
+    """The image has zero width or height."""
+
+
+class ImageTooLargeError(ColorLabError):
+    """The image has more pixels than the configured limit (guards against decompression bombs)."""
+
+
+class InvalidColorError(ColorLabError, ValueError):
+    """A colour could not be parsed (bad hex string) or is out of range."""
+
+
+class InvalidParameterError(ColorLabError, ValueError):
+    """A parameter is out of its documented range or of the wrong kind."""
+
+
+class UnknownMethodError(ColorLabError, LookupError):
+    """No method of that name is registered for the task."""

@@ -1,0 +1,144 @@
+"""The method registry: every capability is a named method registered under a task.
+
+The app's tabs, the CLI, the benchmarks and the evaluation scripts all read this registry, so a
+new method shows up everywhere once it is registered here.
+
+A task fixes what a method is called with; a method adds its own keyword parameters:
+
+- ``recolor``: ``run(image, source_palette, target_palette, **params)``. Palettes are (k, 3)
+  sRGB arrays in [0, 1]; entry i of the source palette is moved to entry i of the target.
+  ``prepare(image, source_palette, **params)`` returns a function of ``target_palette`` that does
+  only the per-edit work, for live editing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from colorlab.errors import InvalidParameterError, UnknownMethodError
+
+TASKS: dict[str, str] = {
+    "recolor": "Move an image's palette to new colours.",
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One user-settable parameter of a method, with what a UI or CLI needs to offer it."""
+
+    name: str
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+    def validate(self, value: Any) -> Any:
+        """Coerce ``value`` to the default's type and check its range; raise a clear error."""
+        kind = type(self.default)
+        try:
+            value = kind(value)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"parameter {self.name!r} must be a {kind.__name__}, got {value!r}"
+            ) from None
+        if self.choices is not None and value not in self.choices:
+            raise InvalidParameterError(
+                f"parameter {self.name!r} must be one of {list(self.choices)}, got {value!r}"
+            )
+        if (self.minimum is not None and value < self.minimum) or (
+            self.maximum is not None and value > self.maximum
+        ):
+            raise InvalidParameterError(
+                f"parameter {self.name!r} must be in [{self.minimum}, {self.maximum}], "
+                f"got {value!r}"
+            )
+        return value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "default": self.default,
+            "help": self.help,
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+            "choices": list(self.choices) if self.choices is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class Method:
+    """A named image-to-image function of a task, with its parameters and a short description."""
+
+    task: str
+    name: str
+    title: str
+    summary: str
+    run: Callable[..., Any]
+    params: tuple[Param, ...] = ()
+    prepare: Callable[..., Callable[..., Any]] | None = field(default=None, compare=False)
+
+    def resolve_params(self, **given: Any) -> dict[str, Any]:
+        """Defaults overlaid with ``given``, each validated; unknown names are an error."""
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise InvalidParameterError(
+                f"method {self.name!r} has no parameter {unknown[0]!r}; "
+                f"it takes {sorted(known) or 'no parameters'}"
+            )
+        return {
+            name: param.validate(given[name]) if name in given else param.default
+            for name, param in known.items()
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "name": self.name,
+            "title": self.title,
+            "summary": self.summary,
+            "params": [p.to_dict() for p in self.params],
+            "interactive": self.prepare is not None,
+        }
+
+
+_REGISTRY: dict[tuple[str, str], Method] = {}
+
+
+def register(method: Method) -> Method:
+    """Add a method to the registry; a task must exist and names must be unique within it."""
+    if method.task not in TASKS:
+        raise ValueError(f"unknown task {method.task!r}; tasks are {sorted(TASKS)}")
+    key = (method.task, method.name)
+    if key in _REGISTRY:
+        raise ValueError(f"method {method.name!r} is already registered for {method.task!r}")
+    _REGISTRY[key] = method
+    return method
+
+
+def _load_builtin_methods() -> None:
+    # Importing a method module registers it; done lazily so `import colorlab` stays light.
+    import colorlab.recolor  # noqa: F401
+
+
+def get_method(task: str, name: str) -> Method:
+    """The method ``name`` of ``task``; the error lists what is available."""
+    _load_builtin_methods()
+    if task not in TASKS:
+        raise UnknownMethodError(f"unknown task {task!r}; tasks are {sorted(TASKS)}")
+    try:
+        return _REGISTRY[(task, name)]
+    except KeyError:
+        names = [m.name for m in list_methods(task)]
+        raise UnknownMethodError(
+            f"no {task} method named {name!r}; available: {', '.join(names)}"
+        ) from None
+
+
+def list_methods(task: str | None = None) -> list[Method]:
+    """Registered methods, of one task or of all, in registration order."""
+    _load_builtin_methods()
+    return [m for m in _REGISTRY.values() if task is None or m.task == task]
