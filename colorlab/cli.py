@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,14 +28,13 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from colorlab.color import parse_hex
+from colorlab.color import parse_hex, split_colors
 from colorlab.errors import ColorLabError
 
 PROG = "colorlab"
 DEFAULT_K = 5  # Chang et al.'s default palette size
 DEFAULT_METHOD = "chang"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
-SAVED_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # what save_image writes; others become PNG
 KEEP = "="  # a --palette entry that keeps the image's own colour
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -199,7 +197,7 @@ def cmd_recolor(args: argparse.Namespace) -> int:
             f"give at most {k} colours or a larger -k"
         )
     method = get_method("recolor", args.method)
-    params = method.resolve_params(**parse_params(args.param, method))
+    params = method.resolve_params(**parse_params(args.param))
 
     def recolor_one(source: Path, destination: Path) -> Path:
         return recolor_file(source, destination, targets, k=k, method=method, params=params)
@@ -212,29 +210,21 @@ def cmd_recolor(args: argparse.Namespace) -> int:
 
 def parse_targets(text: str) -> list[np.ndarray | None]:
     """``'#abc, =, #112233'`` -> one sRGB colour per entry, ``None`` for an entry to keep."""
-    # Split like colorlab.color.parse_palette (commas, semicolons, spaces; not inside rgb(...)).
-    parts = [p for p in re.split(r"[,;\s]+(?![^()]*\))", text.strip()) if p]
+    parts = split_colors(text)
     if not parts:
         raise UsageError("--palette is empty: give colours like '#ff8800,=,#224466'")
     return [None if part == KEEP else parse_hex(part) for part in parts]
 
 
-def parse_params(items: Sequence[str], method: Any) -> dict[str, Any]:
+def parse_params(items: Sequence[str]) -> dict[str, str]:
     """``['lattice_size=9']`` -> ``{'lattice_size': '9'}``; the method validates and converts."""
-    defaults = {p.name: p.default for p in method.params}
-    params: dict[str, Any] = {}
+    params: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")
         name, value = name.strip(), value.strip()
         if not sep or not name:
             raise UsageError(f"--param takes NAME=VALUE, got {item!r}")
-        if isinstance(defaults.get(name), bool):  # bool('false') is True: spell it out
-            flags = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-            if value.lower() not in flags:
-                raise UsageError(f"parameter {name!r} must be true or false, got {value!r}")
-            params[name] = flags[value.lower()]
-        else:
-            params[name] = value
+        params[name] = value
     return params
 
 
@@ -307,10 +297,12 @@ def _recolor_folder(folder: Path, out: Path, recolor_one: Any) -> int:
 
 def _output_names(files: Sequence[Path]) -> list[str]:
     """Same name as the input; a suffix save_image cannot write (.bmp, .tif) becomes .png."""
-    taken = {p.name.lower() for p in files if p.suffix.lower() in SAVED_SUFFIXES}
+    from colorlab.imageio import SAVE_FORMATS
+
+    taken = {p.name.lower() for p in files if p.suffix.lower() in SAVE_FORMATS}
     names = []
     for path in files:
-        if path.suffix.lower() in SAVED_SUFFIXES:
+        if path.suffix.lower() in SAVE_FORMATS:
             names.append(path.name)
             continue
         name = path.with_suffix(".png").name

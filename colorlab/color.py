@@ -136,12 +136,16 @@ def to_hex(rgb: np.ndarray) -> str:
     return "#{:02x}{:02x}{:02x}".format(*values)
 
 
+def split_colors(text: str) -> list[str]:
+    """Split a list of colours on commas, semicolons or whitespace (not inside ``rgb(...)``)."""
+    return [part for part in re.split(r"[,;\s]+(?![^()]*\))", text.strip()) if part]
+
+
 def parse_palette(text: str) -> np.ndarray:
     """Parse colours separated by commas, semicolons or whitespace into an (n, 3) sRGB array."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidColorError("the palette is empty: give colours like '#ff8800, #224466'")
-    parts = [p for p in re.split(r"[,;\s]+(?![^()]*\))", text.strip()) if p]
-    return np.stack([parse_hex(p) for p in parts])
+    return np.stack([parse_hex(p) for p in split_colors(text)])
 
 
 def format_palette(colors: np.ndarray) -> str:

@@ -73,7 +73,7 @@ _ORIENTATIONS: dict[int, Callable[[np.ndarray], np.ndarray]] = {
 # MPO is how Pillow names the many camera JPEGs that carry extra images (MPF).
 _TRUNCATION_CHECKED_FORMATS = {"PNG", "JPEG", "MPO", "GIF", "BMP", "TIFF", "PPM", "TGA"}
 
-_SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
 def load_image(
@@ -166,11 +166,11 @@ def save_image(image: np.ndarray, path: str | os.PathLike, *, quality: int = 95)
         ImageSaveError: the file could not be written (missing folder, permissions, disk full).
     """
     path = Path(path)
-    image_format = _SAVE_FORMATS.get(path.suffix.lower())
+    image_format = SAVE_FORMATS.get(path.suffix.lower())
     if image_format is None:
         raise InvalidParameterError(
             f"cannot save {str(path)!r}: unsupported file type {path.suffix or '(no suffix)'!r}; "
-            f"use one of {', '.join(sorted(_SAVE_FORMATS))}."
+            f"use one of {', '.join(sorted(SAVE_FORMATS))}."
         )
     if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
         raise InvalidParameterError(

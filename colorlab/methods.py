@@ -38,6 +38,13 @@ class Param:
     def validate(self, value: Any) -> Any:
         """Coerce ``value`` to the default's type and check its range; raise a clear error."""
         kind = type(self.default)
+        if kind is bool and isinstance(value, str):  # bool("false") is True: spell it out
+            words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+            if value.strip().lower() not in words:
+                raise InvalidParameterError(
+                    f"parameter {self.name!r} must be true or false, got {value!r}"
+                )
+            return words[value.strip().lower()]
         try:
             value = kind(value)
         except (TypeError, ValueError):
