@@ -239,22 +239,12 @@ def recolor_file(
 ) -> Path:
     """Recolor one image file: extract its k-colour palette, move entry i to ``targets[i]``."""
     from colorlab.imageio import load_image, save_image
-    from colorlab.palette import color_histogram, extract_palette
+    from colorlab.palette import extract_palette, retarget
 
     image = load_image(source)
     palette = extract_palette(image, k=k)
-    if len(palette) < len(targets):
-        distinct = len(color_histogram(image)[1])
-        raise UsageError(
-            f"{source.name} yields only {len(palette)} palette colours (it has {distinct} "
-            f"distinct colours) but {len(targets)} were given; give at most {len(palette)}"
-        )
-    target_palette = palette.colors.copy()
-    for i, color in enumerate(targets):
-        if color is not None:
-            target_palette[i] = color
     result = method.run(
-        image, source_palette=palette.colors, target_palette=target_palette, **params
+        image, source_palette=palette.colors, target_palette=retarget(palette, targets), **params
     )
     return save_image(result, destination)
 

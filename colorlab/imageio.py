@@ -153,13 +153,17 @@ def to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(to_uint8(image))
 
 
-def save_image(image: np.ndarray, path: str | os.PathLike, *, quality: int = 95) -> Path:
+def save_image(
+    image: np.ndarray, path: str | os.PathLike, *, quality: int = 95, fast: bool = False
+) -> Path:
     """Write a contract image as PNG, JPEG or WebP, chosen by the suffix of ``path``.
 
     ``quality`` (1-100) applies to JPEG and WebP; JPEGs keep full colour resolution (no chroma
-    subsampling), since colour is what ColorLab edits. The file appears complete or not at all:
-    it is written to a temporary file in the same folder and moved into place, so a failure
-    never leaves a partial file or damages an existing one. Returns the path written.
+    subsampling), since colour is what ColorLab edits. ``fast`` writes PNGs with zlib's quickest
+    level (about 4x faster, somewhat larger files) for downloads made after every edit. The file
+    appears complete or not at all: it is written to a temporary file in the same folder and
+    moved into place, so a failure never leaves a partial file or damages an existing one.
+    Returns the path written.
 
     Raises:
         InvalidParameterError: unsupported suffix, quality out of range, or a bad image.
@@ -181,6 +185,8 @@ def save_image(image: np.ndarray, path: str | os.PathLike, *, quality: int = 95)
         options = {"quality": quality, "subsampling": 0}
     elif image_format == "WEBP":
         options = {"quality": quality}
+    elif fast:
+        options = {"compress_level": 1}
     pil_image = to_pil(image)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:

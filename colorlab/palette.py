@@ -6,6 +6,7 @@ points whatever the image size; the one pass over the pixels (the binning) domin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,24 @@ class Palette:
 
     def __len__(self) -> int:
         return len(self.colors)
+
+
+def retarget(palette: Palette, colors: Sequence[np.ndarray | None]) -> np.ndarray:
+    """The palette's colours with entry i replaced by ``colors[i]``; ``None`` keeps an entry.
+
+    Entries beyond ``colors`` keep their colour. More colours than entries is an error, since an
+    image with few distinct colours yields a short palette.
+    """
+    if len(colors) > len(palette):
+        raise InvalidParameterError(
+            f"the image yields only {len(palette)} palette colours but {len(colors)} were "
+            f"given: give at most {len(palette)}"
+        )
+    target = palette.colors.copy()
+    for i, color in enumerate(colors):
+        if color is not None:
+            target[i] = color
+    return target
 
 
 def color_histogram(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -293,7 +293,7 @@ def test_recolor_needs_more_distinct_colours_than_given(tmp_path, capsys) -> Non
     Image.fromarray(two_colours).save(path)
     argv = ["recolor", str(path), "-o", str(tmp_path / "o.png"), "--palette", "#111,#222,#333,#444"]
     assert main(argv) == 2
-    assert_user_error(capsys.readouterr().err, "2 distinct colours")
+    assert_user_error(capsys.readouterr().err, "only 2 palette colours")
     assert not (tmp_path / "o.png").exists()
 
 

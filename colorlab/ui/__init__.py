@@ -1,0 +1,38 @@
+"""The ColorLab web app, built from the method registry; ``app.py`` only launches it.
+
+``build_app()`` returns the Gradio Blocks: one tab per capability, plus the scripting API
+(``/palette`` and ``/recolor``, see :mod:`colorlab.ui.api`). Building it loads no model and
+processes no image; the example photos are written to a temporary folder on first build.
+Gradio 6 takes the theme and CSS at launch time, so callers pass ``**launch_options()``.
+"""
+
+import gradio as gr
+
+from colorlab.ui.api import add_api_endpoints
+from colorlab.ui.recolor_tab import build_recolor_tab
+
+TITLE = "ColorLab"
+INTRO = (
+    "Recolor photos by editing their palette: pick new colours for the dominant ones and the "
+    "rest of the image follows (Chang et al. 2015)."
+)
+CSS = """
+#pickers .dialog-button { width: 100%; height: 40px; border-radius: 6px; }
+.note { font-size: var(--text-sm); opacity: 0.8; }
+"""
+
+
+def build_app() -> gr.Blocks:
+    """The app's Blocks, ready for ``launch(**launch_options())``."""
+    # Results pile up in Gradio's cache (one file per edit); drop those older than a day.
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 86400)) as demo:
+        gr.Markdown(f"# {TITLE}\n{INTRO}")
+        with gr.Tab("Palette recoloring"):
+            build_recolor_tab()
+        add_api_endpoints()
+    return demo
+
+
+def launch_options() -> dict:
+    """Theme and CSS for ``Blocks.launch`` (Gradio 6 no longer takes them in ``Blocks()``)."""
+    return {"theme": gr.themes.Soft(), "css": CSS}

@@ -1,0 +1,85 @@
+"""The app's scripting API: ``/palette`` and ``/recolor``, callable with ``gradio_client``.
+
+>>> from gradio_client import Client, handle_file
+>>> client = Client("http://127.0.0.1:7860/")
+>>> client.predict(handle_file("photo.jpg"), 4, api_name="/palette")
+{'palette': ['#1d1a1c', ...], 'weights': [0.31, ...]}
+>>> client.predict(handle_file("photo.jpg"), "#203040, #c05030", "chang", None,
+...                api_name="/recolor")
+'/tmp/.../photo-recolored.png'
+
+They are plain typed functions registered with ``gr.api``, so their signatures are exactly the
+ones above and no UI component leaks into them. Errors a user can fix (bad hex, unknown method,
+k out of range, unreadable image) arrive as ``gradio_client.exceptions.AppError`` with our message.
+"""
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+from gradio import FileData
+
+from colorlab.color import parse_palette
+from colorlab.errors import ColorLabError, InvalidParameterError
+from colorlab.palette import retarget
+from colorlab.ui import work
+
+DEFAULT_K = 4  # the seed project's palette size, also the app's default
+
+
+def shown_to_user(fn: Callable) -> Callable:
+    """Turn ColorLab's own errors into ``gr.Error`` so the browser and API clients see them."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ColorLabError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    return wrapper
+
+
+def _path(image: FileData | dict) -> str:
+    return image["path"] if isinstance(image, dict) else image.path
+
+
+@shown_to_user
+def palette(image: FileData, k: int = DEFAULT_K) -> dict:
+    """The image's k dominant colours (2 to 10), dark to light, with their pixel shares.
+
+    Returns ``{"palette": ["#rrggbb", ...], "weights": [share, ...]}``, the same JSON as
+    ``python -m colorlab palette IMAGE -k K --json``; an image with fewer distinct colours than k
+    gets a shorter palette.
+    """
+    result = work.palette(work.image_key(_path(image)), k)
+    return {"palette": result.to_hex(), "weights": [round(float(w), 4) for w in result.weights]}
+
+
+@shown_to_user
+def recolor(
+    image: FileData, target_palette: str, method: str = "chang", k: int | None = None
+) -> FileData:
+    """The image recolored at its full resolution, as a PNG file.
+
+    ``target_palette``: colours like ``"#203040, #c05030"``. The image's own palette is extracted
+    with k = the number of colours given (or ``k``, if larger: the extra entries keep their
+    colour), and entry i (dark to light) moves to the i-th colour. ``method``: a recolor method
+    of the registry (``python -m colorlab methods``).
+    """
+    targets = parse_palette(target_palette)
+    k = len(targets) if k is None else k
+    if k < len(targets):
+        raise InvalidParameterError(
+            f"k={k} is smaller than the {len(targets)} colours given; give at most {k} colours"
+        )
+    key = work.image_key(_path(image))
+    target = retarget(work.palette(key, max(k, 2)), list(targets))
+    return FileData(path=work.full_resolution_png(key, target, method, max(k, 2)))
+
+
+def add_api_endpoints() -> None:
+    """Register ``/palette`` and ``/recolor`` on the Blocks being built."""
+    gr.api(palette, api_name="palette")
+    gr.api(recolor, api_name="recolor")

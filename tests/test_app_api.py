@@ -1,0 +1,138 @@
+"""The app as an API: /palette and /recolor through gradio_client against a launched server."""
+
+import re
+import socket
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+from skimage import data
+
+from colorlab.color import parse_hex, srgb_to_lab
+from colorlab.palette import extract_palette
+
+pytestmark = [
+    pytest.mark.server,
+    # Gradio's queue calls a pandas option that pandas 3 deprecates; not ours to fix.
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def client():
+    from colorlab.ui import build_app, launch_options
+
+    demo = build_app()
+    port = free_port()
+    demo.launch(
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=port,
+        quiet=True,
+        **launch_options(),
+    )
+    yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def astronaut_png(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("photos") / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def large_png(tmp_path_factory) -> str:
+    """Bigger than the app's 1024 px preview, so a preview-sized result would be caught."""
+    path = tmp_path_factory.mktemp("photos") / "coffee-large.png"
+    Image.fromarray(data.coffee()).resize((1300, 867), Image.Resampling.LANCZOS).save(path)
+    return str(path)
+
+
+def _load(path: str) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255
+
+
+def test_palette_endpoint_returns_the_images_palette_and_shares(client, astronaut_png):
+    result = client.predict(handle_file(astronaut_png), 4, api_name="/palette")
+
+    assert set(result) == {"palette", "weights"}
+    assert len(result["palette"]) == len(result["weights"]) == 4
+    assert all(re.fullmatch(r"#[0-9a-f]{6}", h) for h in result["palette"])
+    assert sum(result["weights"]) == pytest.approx(1, abs=1e-3)
+    expected = extract_palette(_load(astronaut_png), k=4)
+    assert result["palette"] == expected.to_hex()
+    lightness = srgb_to_lab(np.stack([parse_hex(h) for h in result["palette"]]))[:, 0]
+    assert np.all(np.diff(lightness) >= 0), "palette is sorted dark to light"
+
+
+@pytest.mark.parametrize("photo", ["astronaut_png", "large_png"])
+def test_recolor_endpoint_returns_full_size_image_with_the_new_colours(client, photo, request):
+    path = request.getfixturevalue(photo)
+    original = _load(path)
+    source = extract_palette(original, k=3)
+    target = source.colors.copy()
+    target[-1] = parse_hex("#2a7ab0")  # the lightest entry turns blue
+
+    out = client.predict(
+        handle_file(path), ", ".join(map(_hex, target)), "chang", None, api_name="/recolor"
+    )
+    result = _load(out)
+
+    assert result.shape == original.shape
+    # Pixels nearest to the moved entry move towards its new colour; the image really changed.
+    nearest = np.argmin(
+        np.linalg.norm(original[..., None, :] - source.colors[None, None], axis=-1), axis=-1
+    )
+    moved = nearest == len(target) - 1
+    before = np.linalg.norm(original[moved].mean(0) - target[-1])
+    after = np.linalg.norm(result[moved].mean(0) - target[-1])
+    assert after < 0.5 * before
+    assert np.abs(result - original).mean() > 0.02
+
+
+def _hex(color: np.ndarray) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*np.rint(color * 255).astype(int))
+
+
+def test_recolor_keeps_unlisted_entries_when_k_is_larger(client, astronaut_png):
+    out = client.predict(handle_file(astronaut_png), "#102040", "chang", 4, api_name="/recolor")
+    assert _load(out).shape == (512, 512, 3)
+
+
+def test_recolor_with_a_bad_hex_reports_the_bad_value(client, astronaut_png):
+    with pytest.raises(AppError, match=r"'#zz0000' is not a colour"):
+        client.predict(handle_file(astronaut_png), "#123456, #zz0000", api_name="/recolor")
+
+
+def test_recolor_with_an_unknown_method_lists_the_available_ones(client, astronaut_png):
+    with pytest.raises(AppError, match=r"no recolor method named 'nope'; available: chang"):
+        client.predict(handle_file(astronaut_png), "#123456, #abcdef", "nope", api_name="/recolor")
+
+
+def test_palette_with_k_out_of_range_says_the_range(client, astronaut_png):
+    with pytest.raises(AppError, match=r"from 2 to 10"):
+        client.predict(handle_file(astronaut_png), 11, api_name="/palette")
+
+
+def test_api_page_documents_palette_and_recolor_with_clean_signatures(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+
+    assert set(endpoints) == {"/palette", "/recolor"}
+    names = {
+        name: [p["parameter_name"] for p in endpoint["parameters"]]
+        for name, endpoint in endpoints.items()
+    }
+    assert names == {
+        "/palette": ["image", "k"],
+        "/recolor": ["image", "target_palette", "method", "k"],
+    }
