@@ -1,7 +1,11 @@
-"""Shared fixtures: real photographs bundled with scikit-image, as float32 sRGB in [0, 1]."""
+"""Shared fixtures: scikit-image's bundled photographs, and the app on a local port."""
+
+import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from skimage import data
 from skimage.transform import resize
 
@@ -31,3 +35,31 @@ def coffee() -> np.ndarray:
 def small_photos() -> list[np.ndarray]:
     """Several different colour photos, at most 128 px on a side, for property tests."""
     return [_photo(name, 128) for name in ("astronaut", "coffee", "chelsea", "rocket", "retina")]
+
+
+@pytest.fixture(scope="session")
+def astronaut_png(tmp_path_factory) -> Path:
+    """The astronaut photo as a PNG file, as a user would upload it."""
+    path = tmp_path_factory.mktemp("photos") / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The ColorLab app launched on a free local port for the whole test session."""
+    from colorlab.ui import build_app, launch_options
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    demo = build_app()
+    demo.launch(
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=port,
+        quiet=True,
+        **launch_options(),
+    )
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()

@@ -1,7 +1,6 @@
 """The app as an API: /palette and /recolor through gradio_client against a launched server."""
 
 import re
-import socket
 
 import numpy as np
 import pytest
@@ -13,41 +12,12 @@ from skimage import data
 from colorlab.color import parse_hex, srgb_to_lab
 from colorlab.palette import extract_palette
 
-pytestmark = [
-    pytest.mark.server,
-    # Gradio's queue calls a pandas option that pandas 3 deprecates; not ours to fix.
-    pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing"),
-]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytestmark = pytest.mark.server
 
 
 @pytest.fixture(scope="module")
-def client():
-    from colorlab.ui import build_app, launch_options
-
-    demo = build_app()
-    port = free_port()
-    demo.launch(
-        prevent_thread_lock=True,
-        server_name="127.0.0.1",
-        server_port=port,
-        quiet=True,
-        **launch_options(),
-    )
-    yield Client(f"http://127.0.0.1:{port}/", verbose=False)
-    demo.close()
-
-
-@pytest.fixture(scope="module")
-def astronaut_png(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("photos") / "astronaut.png"
-    Image.fromarray(data.astronaut()).save(path)
-    return str(path)
+def client(app_url):
+    return Client(app_url, verbose=False)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +28,7 @@ def large_png(tmp_path_factory) -> str:
     return str(path)
 
 
-def _load(path: str) -> np.ndarray:
+def _load(path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255
 
 

@@ -7,7 +7,6 @@ COLORLAB_SCREENSHOT=1 the first scenario also refreshes docs/screenshot.png for 
 
 import io
 import os
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +17,7 @@ from skimage import data
 from colorlab.palette import extract_palette
 from colorlab.ui.examples import example_paths
 
-pytestmark = [
-    pytest.mark.browser,
-    # Gradio's queue calls a pandas option that pandas 3 deprecates; not ours to fix.
-    pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing"),
-]
+pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -50,32 +45,6 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="module")
-def app_url(browser):
-    from colorlab.ui import build_app, launch_options
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    demo = build_app()
-    demo.launch(
-        prevent_thread_lock=True,
-        server_name="127.0.0.1",
-        server_port=port,
-        quiet=True,
-        **launch_options(),
-    )
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
-
-
-@pytest.fixture(scope="module")
-def astronaut_png(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("photos") / "astronaut.png"
-    Image.fromarray(data.astronaut()).save(path)
-    return path
 
 
 @pytest.fixture
