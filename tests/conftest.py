@@ -1,13 +1,20 @@
 """Shared fixtures: scikit-image's bundled photographs, and the app on a local port."""
 
+import os
 import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from PIL import Image
 from skimage import data
 from skimage.transform import resize
+
+# CI replays the same examples every run (a red CI must be reproducible); local runs explore.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 
 def _photo(name: str, max_side: int | None = None) -> np.ndarray:

@@ -65,7 +65,9 @@ def test_luminance_order_of_palette_entries_is_preserved(small_photos, photo, k,
     target = np.stack([data.draw(colours) for _ in palette])
     out = ChangRecolorer(with_palette_pixels(image, palette), palette).apply(target)
     lightness = srgb_to_lab(palette_pixels(out, len(palette)))[:, 0]
-    assert np.all(np.diff(lightness) >= -1)  # float32 and lattice tolerance, far below a swap
+    # Entries whose targets tie in lightness may come out up to ~1 L apart: pixels are looked up
+    # by their 8-bit colour, and extreme edits make the transfer steep. A swap is tens of units.
+    assert np.all(np.diff(lightness) >= -2)
 
 
 @settings(max_examples=25, deadline=None)
