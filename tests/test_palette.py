@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from colorlab.color import srgb_to_lab
 from colorlab.errors import InvalidParameterError
-from colorlab.palette import Palette, color_histogram, extract_palette
+from colorlab.palette import Palette, color_histogram, extract_palette, retarget
 
 
 @settings(max_examples=30, deadline=None)
@@ -85,3 +85,17 @@ def test_histogram_bin_colours_are_close_to_the_mean_lab_of_their_pixels(coffee)
 def test_palette_to_hex_and_len():
     palette = Palette(np.array([[1, 0, 0]], dtype=np.float32), np.array([1.0], dtype=np.float32))
     assert palette.to_hex() == ["#ff0000"] and len(palette) == 1
+
+
+def test_retarget_replaces_given_entries_and_keeps_the_rest():
+    palette = Palette(np.eye(3, dtype=np.float32), np.full(3, 1 / 3, dtype=np.float32))
+    blue = np.array([0.1, 0.2, 0.9], dtype=np.float32)
+    target = retarget(palette, [None, blue])
+    assert np.array_equal(target, np.stack([palette.colors[0], blue, palette.colors[2]]))
+    assert np.array_equal(palette.colors, np.eye(3))  # the palette itself is not changed
+
+
+def test_retarget_refuses_more_colours_than_the_palette_has():
+    palette = Palette(np.eye(2, 3, dtype=np.float32), np.full(2, 0.5, dtype=np.float32))
+    with pytest.raises(InvalidParameterError, match="only 2 palette colours but 3"):
+        retarget(palette, [None, None, None])
