@@ -35,3 +35,11 @@ class InvalidParameterError(ColorLabError, ValueError):
 
 class UnknownMethodError(ColorLabError, LookupError):
     """No method of that name is registered for the task."""
+
+
+class CheckpointError(ColorLabError):
+    """Model weights are unusable: files missing, corrupt, pickled, or not matching the model."""
+
+
+class ModelNotFoundError(CheckpointError):
+    """No copy of a model's weights was found locally, in the Hub cache or on the Hub."""

@@ -1,0 +1,318 @@
+"""Where model weights come from: an explicit folder, the bundled ``checkpoints/``, or the Hub.
+
+A checkpoint is a folder of three files, the layout of Hugging Face's ``PyTorchModelHubMixin``:
+``model.safetensors`` (the weights), ``config.json`` (what the model code needs to rebuild the
+module) and ``README.md`` (the model card). Weights are only ever read with safetensors, never
+unpickled, so a downloaded checkpoint cannot run code.
+
+huggingface_hub reads its environment (``HF_ENDPOINT``, ``HF_HUB_OFFLINE``, ``HF_HOME``, ...) once,
+when it is imported, and Gradio imports it early; this module reads it at call time instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2  # huggingface_hub 2.x's HTTP client; its transport errors mean "Hub unreachable"
+import torch
+from huggingface_hub import (
+    CommitOperationAdd,
+    HfApi,
+    constants,
+    get_hf_file_metadata,
+    hf_hub_download,
+    hf_hub_url,
+)
+from huggingface_hub import errors as hub_errors
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+
+from colorlab.errors import CheckpointError, InvalidParameterError, ModelNotFoundError
+
+WEIGHTS, CONFIG, CARD = "model.safetensors", "config.json", "README.md"
+FILES = (WEIGHTS, CONFIG, CARD)
+CHECKPOINTS_ROOT = Path(__file__).resolve().parent.parent / "checkpoints"
+DEFAULT_ENDPOINT = "https://huggingface.co"
+PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl"}
+HUB_ERRORS = (hub_errors.HfHubHTTPError, httpx2.TransportError, hub_errors.OfflineModeIsEnabled)
+
+
+@dataclass(frozen=True)
+class HubModel:
+    """A model's Hub repository; pin ``revision`` to a commit sha so the weights never drift."""
+
+    repo_id: str
+    revision: str = "main"
+
+
+MODELS: dict[str, HubModel] = {
+    "palettenet": HubModel(repo_id="colorlab/palettenet", revision="main"),
+}
+
+
+def _env_var(name: str, key: str) -> str:
+    return f"COLORLAB_{re.sub(r'[^A-Z0-9]', '_', name.upper())}_{key}"
+
+
+def hub_model(name: str) -> HubModel | None:
+    """The model's repo and revision: ``MODELS``, overridden by ``COLORLAB_<NAME>_REPO|REVISION``.
+
+    A revision pinned in ``MODELS`` belongs to that repository, so overriding the repository alone
+    falls back to ``main``.
+    """
+    default = MODELS.get(name)
+    repo_id = os.environ.get(_env_var(name, "REPO")) or (default.repo_id if default else None)
+    if repo_id is None:
+        return None
+    pinned = default.revision if default and default.repo_id == repo_id else "main"
+    return HubModel(repo_id, os.environ.get(_env_var(name, "REVISION")) or pinned)
+
+
+def endpoint() -> str:
+    """The Hub to talk to, from ``HF_ENDPOINT`` as it is now."""
+    return os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
+
+
+def _cache_dir() -> str:
+    """The Hub cache as the environment says now: ``HF_HUB_CACHE``, else ``$HF_HOME/hub``."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return os.path.join(os.environ["HF_HOME"], "hub")
+    return constants.HF_HUB_CACHE
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def resolve(
+    name: str,
+    local_dir: str | Path | None = None,
+    *,
+    checkpoints_root: str | Path = CHECKPOINTS_ROOT,
+) -> Path:
+    """The folder holding model ``name``'s checkpoint files, downloading them if needed.
+
+    Looks in ``local_dir`` if given (and only there), else in ``checkpoints_root/<name>``, else on
+    the Hub at the repo and revision of :func:`hub_model`, through the usual Hub cache.
+    """
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
+        raise InvalidParameterError(f"a model name is a-z, 0-9, - and _; got {name!r}")
+    if local_dir is not None:
+        if not Path(local_dir).is_dir():
+            raise ModelNotFoundError(f"model {name!r}: the folder {local_dir} does not exist")
+        return _checked(Path(local_dir))
+    bundled = Path(checkpoints_root) / name
+    if bundled.is_dir():
+        return _checked(bundled)
+    return _download(name, bundled)
+
+
+def _checked(directory: Path) -> Path:
+    """``directory`` if it holds all three files, else an error saying what to do."""
+    missing = [f for f in FILES if not (directory / f).is_file()]
+    if not missing:
+        return directory
+    message = f"the checkpoint folder {directory} lacks {', '.join(missing)}"
+    pickled = sorted(p.name for p in directory.iterdir() if p.suffix in PICKLE_SUFFIXES)
+    if WEIGHTS in missing and pickled:
+        message += (
+            f"; it holds {', '.join(pickled)}, pickled weights that ColorLab never loads because"
+            " unpickling can run code. Convert them with safetensors.torch.save_file"
+        )
+    raise CheckpointError(f"{message}. Write checkpoints with colorlab.hub.save_checkpoint.")
+
+
+def _download(name: str, bundled: Path) -> Path:
+    """Fetch the three files from the Hub into its cache, or from the cache alone when offline."""
+    model, url, cache_dir = hub_model(name), endpoint(), _cache_dir()
+    if model is None:
+        raise ModelNotFoundError(_not_found(name, bundled, "no Hub repo is registered for it"))
+    where = f"{model.repo_id}@{model.revision} at {url}"
+    offline = "HF_HUB_OFFLINE is set (unset it to download)" if _offline() else None
+    fetch = functools.partial(hf_hub_download, model.repo_id, cache_dir=cache_dir, endpoint=url)
+    try:
+        offline = offline or _unreachable(model, url)
+        revision = model.revision
+        for filename in (CONFIG, WEIGHTS, CARD):
+            path = Path(fetch(filename, revision=revision, local_files_only=offline is not None))
+            revision = path.parent.name  # the rest from the same commit, even if a push lands now
+    except hub_errors.LocalEntryNotFoundError as error:
+        reason = f"{offline or error}, and the Hub cache {cache_dir} has no copy"
+    except hub_errors.RepositoryNotFoundError:
+        reason = "the repository does not exist (or is private and HF_TOKEN is not set)"
+    except hub_errors.RevisionNotFoundError:
+        reason = f"the repository has no revision {model.revision!r}"
+    except hub_errors.RemoteEntryNotFoundError:
+        reason = f"the repository has no {filename} at that revision"
+    except HUB_ERRORS as error:
+        reason = str(error).splitlines()[0]
+    else:
+        return path.parent
+    raise ModelNotFoundError(_not_found(name, bundled, f"{where}: {reason}"))
+
+
+def _unreachable(model: HubModel, url: str) -> str | None:
+    """Why the Hub cannot be reached, or None if it answers.
+
+    Asked first because hf_hub_download retries an unreachable Hub with backoff for about 25 s
+    before it gives up when the cache has no copy.
+    """
+    try:
+        get_hf_file_metadata(
+            hf_hub_url(model.repo_id, CONFIG, revision=model.revision, endpoint=url)
+        )
+    except (httpx2.TransportError, hub_errors.OfflineModeIsEnabled) as error:
+        return f"the Hub could not be reached ({error})"
+    except hub_errors.HfHubHTTPError as error:
+        if error.response.status_code >= 500:  # not-found errors come again from the download
+            return f"the Hub answered HTTP {error.response.status_code}"
+    return None
+
+
+def _not_found(name: str, bundled: Path, hub: str) -> str:
+    return (
+        f"model {name!r} not found. Looked for the folder {bundled} (absent) and on the Hugging"
+        f" Face Hub: {hub}. To get it, train it with `python -m training.train_{name}`, put"
+        f" {', '.join(FILES)} in {bundled}, or set {_env_var(name, 'REPO')} (and"
+        f" {_env_var(name, 'REVISION')}) to a Hub repository that has them."
+    )
+
+
+def load_model_files(
+    name: str,
+    local_dir: str | Path | None = None,
+    *,
+    checkpoints_root: Path = CHECKPOINTS_ROOT,
+    required_keys: Iterable[str] = (),
+) -> tuple[dict[str, torch.Tensor], dict]:
+    """The model's weights (name -> tensor, on the CPU) and its parsed config.json.
+
+    Read once per process: later calls for the same unchanged files return the same objects, so
+    treat them as read-only. ``required_keys`` are config keys the caller's model code needs.
+    """
+    directory = resolve(name, local_dir, checkpoints_root=checkpoints_root).resolve()
+    stamps = tuple((s.st_mtime_ns, s.st_size) for s in (os.stat(directory / f) for f in FILES))
+    state_dict, config = _read(directory, stamps)
+    missing = [key for key in required_keys if key not in config]
+    if missing:
+        raise CheckpointError(
+            f"{directory / CONFIG} lacks {', '.join(missing)}: it belongs to another model or an"
+            f" older version of {name!r}. Use a matching checkpoint or train a new one."
+        )
+    return state_dict, config
+
+
+@functools.lru_cache(maxsize=8)
+def _read(directory: Path, stamps: tuple) -> tuple[dict[str, torch.Tensor], dict]:
+    """Load and check the files; ``stamps`` (mtime, size) is in the cache key so rewrites reload."""
+    weights, config_path = directory / WEIGHTS, directory / CONFIG
+    redo = (
+        "delete it (if downloaded: its models--* folder in the Hub cache), fetch or save it again"
+    )
+    try:
+        state_dict = load_file(weights)
+    except (SafetensorError, OSError) as error:
+        raise CheckpointError(
+            f"{weights} is not a valid safetensors file ({error}); {redo}"
+        ) from None
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{config_path} is not valid JSON ({error}); {redo}") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{config_path} must hold a JSON object, got {type(config).__name__}")
+    return state_dict, config
+
+
+def load_into(
+    module: torch.nn.Module, state_dict: dict[str, torch.Tensor], name: str
+) -> torch.nn.Module:
+    """Load ``state_dict`` into ``module`` strictly and return it in eval mode.
+
+    A mismatch (missing or extra tensors, other shapes) means the checkpoint was made by different
+    model code; torch's error is turned into one that says so.
+    """
+    try:
+        module.load_state_dict(state_dict, strict=True)
+    except RuntimeError as error:
+        raise CheckpointError(
+            f"the checkpoint of {name!r} does not fit the model code: {error}. Use the checkpoint"
+            " revision made for this version of ColorLab, or train a new one."
+        ) from None
+    return module.eval()
+
+
+def save_checkpoint(
+    directory: str | Path, state_dict: dict[str, torch.Tensor], config: dict, model_card: str
+) -> Path:
+    """Write model.safetensors, config.json and README.md into ``directory``; return it.
+
+    Each file is written to a temporary name and renamed, so a crash or a concurrent reader never
+    sees half a file. Tensors are copied to contiguous CPU memory (safetensors needs that, and
+    copies also untie shared weights, which safetensors refuses).
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {
+        key: value.detach().cpu().clone(memory_format=torch.contiguous_format)
+        for key, value in state_dict.items()
+    }
+    _write_atomically(directory / WEIGHTS, save(tensors, metadata={"format": "pt"}))
+    _write_atomically(
+        directory / CONFIG, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode()
+    )
+    _write_atomically(directory / CARD, model_card.encode())
+    return directory
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; checkpoints are shared files
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def push_to_hub(
+    directory: str | Path,
+    repo_id: str,
+    *,
+    revision: str | None = None,
+    token: str | None = None,
+    commit_message: str = "Upload ColorLab checkpoint",
+    private: bool = False,
+) -> str:
+    """Upload a checkpoint folder's three files in one commit, creating the repo if missing.
+
+    Returns the commit sha: pin it with ``COLORLAB_<NAME>_REVISION`` or in ``MODELS``. Uses
+    ``create_commit``, not ``upload_folder``: with hf_xet installed the latter runs a threaded
+    pipeline that may split an upload into several commits.
+    """
+    directory = _checked(Path(directory))
+    if _offline():
+        raise CheckpointError(f"cannot push {directory} to {repo_id}: HF_HUB_OFFLINE is set")
+    api = HfApi(endpoint=endpoint(), token=token)
+    operations = [CommitOperationAdd(path_in_repo=f, path_or_fileobj=directory / f) for f in FILES]
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        commit = api.create_commit(
+            repo_id, operations, commit_message=commit_message, revision=revision
+        )
+    except HUB_ERRORS as error:
+        raise CheckpointError(
+            f"could not push {directory} to {repo_id} at {endpoint()}: {error}. The checkpoint is"
+            f" still in {directory}; push it later with `hf upload {repo_id} {directory}`."
+        ) from None
+    return commit.oid
