@@ -8,7 +8,7 @@ A task fixes what a method is called with; a method adds its own keyword paramet
 - ``recolor``: ``run(image, source_palette, target_palette, **params)``. Palettes are (k, 3)
   sRGB arrays in [0, 1]; entry i of the source palette is moved to entry i of the target.
   ``prepare(image, source_palette, **params)`` returns a function of ``target_palette`` that does
-  only the per-edit work, for live editing.
+  only the per-edit work, for live editing; a method that has it gets ``run`` for free.
 """
 
 from __future__ import annotations
@@ -83,9 +83,15 @@ class Method:
     name: str
     title: str
     summary: str
-    run: Callable[..., Any]
+    run: Callable[..., Any] | None = None
     params: tuple[Param, ...] = ()
     prepare: Callable[..., Callable[..., Any]] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.run is None:
+            if self.prepare is None:
+                raise ValueError(f"method {self.name!r} needs run or prepare")
+            object.__setattr__(self, "run", _run_prepared(self.prepare))
 
     def resolve_params(self, **given: Any) -> dict[str, Any]:
         """Defaults overlaid with ``given``, each validated; unknown names are an error."""
@@ -110,6 +116,15 @@ class Method:
             "params": [p.to_dict() for p in self.params],
             "interactive": self.prepare is not None,
         }
+
+
+def _run_prepared(prepare: Callable[..., Callable[..., Any]]) -> Callable[..., Any]:
+    """A one-shot run from a prepare function: prepare, then apply to the one target."""
+
+    def run(image: Any, source_palette: Any, target_palette: Any, **params: Any) -> Any:
+        return prepare(image, source_palette, **params)(target_palette)
+
+    return run
 
 
 _REGISTRY: dict[tuple[str, str], Method] = {}

@@ -105,6 +105,17 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     )
 
 
+def ssim_lightness(a: np.ndarray, b: np.ndarray) -> float:
+    """SSIM of the two images' CIELAB lightness (L / 100): structure kept, whatever the colours.
+
+    Recoloring should change colour and nothing else, so this compares an output with its
+    source; same window and constants as :func:`ssim`.
+    """
+    a, b = _image_pair(a, b)
+    lightness = [np.repeat(srgb_to_lab(x)[..., :1] / 100, 3, axis=-1) for x in (a, b)]
+    return ssim(*lightness)
+
+
 def delta_e_cie76_lab(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     """CIE76 colour difference (Euclidean distance in Lab) of (..., 3) Lab arrays, shape (...)."""
     lab1, lab2 = _color_pair(lab1, lab2)

@@ -1,7 +1,7 @@
 """colorlab.hub against the real huggingface_hub client and a local fake Hub (tests/hub_server.py).
 
-The model here is a tiny stand-in; to run these specs on the real thing, change ``build_model``
-and ``tiny_config`` (e.g. to ``PaletteNet(**config)`` and its config).
+The model is the real PaletteNet in a tiny configuration, so a pushed and downloaded checkpoint
+is run through the same recoloring code the app uses.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import socket
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hub_server import HubServer
@@ -18,6 +19,8 @@ from safetensors import safe_open
 
 from colorlab import hub
 from colorlab.errors import CheckpointError, ModelNotFoundError
+from colorlab.palette import extract_palette
+from colorlab.recolor.palettenet import DEFAULT_CONFIG, PaletteNet, PaletteNetRecolorer
 
 NAME = "tiny"
 REPO = "colorlab-test/tiny"
@@ -25,15 +28,12 @@ CARD = "---\nlibrary_name: colorlab\n---\n# tiny\nA test model.\n"
 
 
 def tiny_config() -> dict:
-    return {"model": NAME, "channels": 4}
+    return {**DEFAULT_CONFIG, "channels": [4, 8], "final_channels": 4}
 
 
 def build_model(config: dict) -> torch.nn.Module:
-    """The model code a checkpoint is loaded into; swap in the real model here."""
-    channels = config["channels"]
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(3, channels, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(channels, 2, 1)
-    )
+    """The model code a checkpoint is loaded into."""
+    return PaletteNet(config)
 
 
 def trained_model(seed: int) -> torch.nn.Module:
@@ -94,11 +94,12 @@ def test_pushed_checkpoint_downloads_into_empty_cache_and_runs(
     assert (directory / "README.md").read_text() == CARD
     assert config == tiny_config()
     assert_same_tensors(state_dict, model.state_dict())
-    image = torch.from_numpy(astronaut[::8, ::8].transpose(2, 0, 1).copy())[None]
     loaded = hub.load_into(build_model(config), state_dict, NAME)
-    with torch.no_grad():
-        assert torch.equal(loaded(image), model(image))
-        assert loaded(image).shape == (1, 2, 64, 64)
+    image, palette = astronaut[::8, ::8], extract_palette(astronaut, 4).colors
+    recolored = PaletteNetRecolorer(image, palette, model=loaded).apply(palette[::-1])
+    expected = PaletteNetRecolorer(image, palette, model=model).apply(palette[::-1])
+    assert recolored.shape == (64, 64, 3)
+    assert np.array_equal(recolored, expected)
 
 
 def test_push_creates_repo_once_and_commits_three_files_in_one_commit(fake_hub, tmp_path):
@@ -303,7 +304,7 @@ def test_weights_of_another_model_are_a_checkpoint_error(tmp_path):
     )
     state_dict, _ = hub.load_model_files(NAME, folder)
     with pytest.raises(CheckpointError, match="does not fit the model code"):
-        hub.load_into(build_model({"channels": 8}), state_dict, NAME)
+        hub.load_into(build_model({**tiny_config(), "channels": [8, 16]}), state_dict, NAME)
 
 
 def test_pickled_weights_alone_are_refused(tmp_path):

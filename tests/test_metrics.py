@@ -279,3 +279,14 @@ def test_auc_refuses_bad_arguments():
         metrics.auc(ab, ab, weights=-np.ones((4, 4)))
     with pytest.raises(ValueError, match="max_threshold"):
         metrics.auc(ab, ab, max_threshold=0)
+
+
+def test_ssim_lightness_ignores_colour_but_sees_structure(coffee):
+    from colorlab.color import lab_to_srgb, srgb_to_lab
+    from colorlab.metrics import ssim_lightness
+
+    lab = srgb_to_lab(coffee)
+    recoloured = lab.copy()
+    recoloured[..., 1:] = -lab[..., 1:]  # opposite hues, same lightness
+    assert ssim_lightness(coffee, lab_to_srgb(recoloured)) > 0.97
+    assert ssim_lightness(coffee, coffee[::-1].copy()) < 0.5

@@ -1,3 +1,3 @@
 """Palette recoloring methods; importing this package registers them under the task ``recolor``."""
 
-from colorlab.recolor import chang  # noqa: F401  (registers "chang")
+from colorlab.recolor import chang, palettenet  # noqa: F401  (registers "chang", "palettenet")

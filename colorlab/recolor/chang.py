@@ -10,8 +10,6 @@ Palettes are (k, 3) sRGB arrays in [0, 1]; entry i of the source moves to entry 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from colorlab.color import in_gamut, lab_to_srgb, srgb_to_lab
@@ -264,21 +262,7 @@ class ChangRecolorer:
         np.clip(per_color, 0, 1, out=per_color)
         return np.take(per_color, self._pixel_slot, axis=0).reshape(self.shape)
 
-
-def recolor_chang(
-    image: np.ndarray,
-    source_palette: np.ndarray,
-    target_palette: np.ndarray,
-    lattice_size: int = DEFAULT_LATTICE_SIZE,
-) -> np.ndarray:
-    """Recolor ``image``: entry i moves from ``source_palette[i]`` to ``target_palette[i]``."""
-    return ChangRecolorer(image, source_palette, lattice_size).apply(target_palette)
-
-
-def _prepare(
-    image: np.ndarray, source_palette: np.ndarray, lattice_size: int = DEFAULT_LATTICE_SIZE
-) -> Callable[[np.ndarray], np.ndarray]:
-    return ChangRecolorer(image, source_palette, lattice_size).apply
+    __call__ = apply  # the prepared recolorer is the function of the target palette
 
 
 register(
@@ -288,7 +272,6 @@ register(
         title="Chang et al. 2015 (palette-based)",
         summary="Moves each palette colour to its target; other colours follow smoothly, "
         "lightness order is kept and colours stay in gamut. Instant, no model.",
-        run=recolor_chang,
         params=(
             Param(
                 "lattice_size",
@@ -298,6 +281,6 @@ register(
                 maximum=65,
             ),
         ),
-        prepare=_prepare,
+        prepare=ChangRecolorer,
     )
 )

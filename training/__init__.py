@@ -1,0 +1,1 @@
+"""Training and evaluation scripts for ColorLab's models: ``python -m training.<script>``."""

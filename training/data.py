@@ -1,0 +1,203 @@
+"""Training data for palette recoloring: image folders, a fixed split, and hue-shift triples.
+
+Recoloring has no ground-truth pairs, so they are made (REFERENCES.md section 3): two
+luminance-preserving hue shifts of one photo give a source and a target with the same lightness
+and different colours, and the target's palette, extracted exactly as the app extracts palettes,
+tells the network where to go.
+
+- :class:`ImageFolder` decodes every image under some folders once, scales it so its short side
+  is a little longer than the training crop (crops then show most of the scene) and keeps it in
+  memory as uint8: about 110 KB per image, so a thousand photos take about 130 MB, and no JPEG
+  is decoded again during training.
+- :func:`is_validation` fixes the split by a hash of the file name: it never changes between
+  runs or machines, and adding images never moves old ones across the split.
+- :class:`HueShiftTriples` turns those images into (source Lab, target palette, target Lab)
+  samples as tensors for :class:`colorlab.recolor.palettenet.PaletteNet`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from colorlab.color import lab_to_srgb, srgb_to_lab
+from colorlab.errors import ColorLabError
+from colorlab.imageio import load_image, to_uint8
+from colorlab.palette import extract_palette
+from colorlab.recolor.palettenet import PALETTE_SLOTS, encode_palette, lab_to_tensor
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+VALIDATION_MODULUS = 10  # one file name in ten (by hash) is held out
+PALETTE_SIZES = (3, 8)  # inclusive range of palette sizes drawn per training sample
+
+
+def list_images(roots: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+    """Image files (by suffix) anywhere under the given folder(s), sorted, each listed once."""
+    if isinstance(roots, str | os.PathLike):
+        roots = [roots]
+    found: set[Path] = set()
+    for root in roots:
+        root = Path(root)
+        if not root.is_dir():
+            raise FileNotFoundError(f"image folder {str(root)!r} does not exist")
+        found.update(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(p for p in found if p.is_file())
+
+
+def is_validation(path: str | os.PathLike) -> bool:
+    """Whether a file belongs to the validation split: sha1 of its name, modulo 10, is 0.
+
+    Only the file name counts (not the folder), so moving the data keeps the split.
+    """
+    digest = hashlib.sha1(Path(path).name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % VALIDATION_MODULUS == 0
+
+
+def _load_small(path: Path, short_side: int) -> np.ndarray | None:
+    """The image scaled so its short side is ``short_side`` px, as uint8; None if unreadable."""
+    try:
+        image = load_image(path)
+    except ColorLabError as exc:
+        warnings.warn(f"skipping {str(path)!r}: {exc}", stacklevel=3)
+        return None
+    height, width = image.shape[:2]
+    scale = short_side / min(height, width)
+    size = (max(short_side, round(width * scale)), max(short_side, round(height * scale)))
+    small = Image.fromarray(to_uint8(image)).resize(size, Image.Resampling.LANCZOS)
+    return np.asarray(small)
+
+
+class ImageFolder(Dataset):
+    """Every readable image under ``roots`` (recursive) of one split, decoded once, in memory.
+
+    ``split``: ``"train"``, ``"val"`` (see :func:`is_validation`) or ``"all"``. Images are
+    scaled so their short side is ``short_side`` pixels. Unreadable files are skipped with a
+    warning naming them. Items are (H, W, 3) float32 sRGB arrays in [0, 1].
+    """
+
+    def __init__(
+        self,
+        roots: str | os.PathLike | Sequence[str | os.PathLike],
+        split: str = "train",
+        short_side: int = 160,
+        threads: int = 2,
+    ) -> None:
+        if split not in ("train", "val", "all"):
+            raise ValueError(f"split must be 'train', 'val' or 'all', got {split!r}")
+        paths = [
+            p for p in list_images(roots) if split == "all" or is_validation(p) == (split == "val")
+        ]
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            images = list(pool.map(lambda p: _load_small(p, short_side), paths))
+        self.paths = [p for p, image in zip(paths, images, strict=True) if image is not None]
+        self.images = [image for image in images if image is not None]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self.images[index].astype(np.float32) / 255
+
+
+def hue_shift(image: np.ndarray, shift: float, lightness: np.ndarray | None = None) -> np.ndarray:
+    """Rotate hues by ``shift`` turns (0..1) keeping CIELAB lightness; sRGB in, sRGB out.
+
+    RGB -> HSV, add ``shift`` to H, -> RGB -> Lab, put back the original L, -> sRGB clipped to
+    the gamut. Clipping can move L where the shifted colour is not displayable at the original
+    lightness (a few saturated pixels); elsewhere L is unchanged. ``lightness`` (the image's
+    Lab L, (H, W)) may be passed to save recomputing it for several shifts of one image.
+    """
+    if lightness is None:
+        lightness = srgb_to_lab(image)[..., 0]
+    lab = srgb_to_lab(_rotate_hsv_hue(image, shift))
+    lab[..., 0] = lightness
+    return lab_to_srgb(lab)
+
+
+def _rotate_hsv_hue(image: np.ndarray, shift: float) -> np.ndarray:
+    """RGB -> HSV, H + ``shift`` turns, -> RGB; S and V are kept (the usual hexcone formulas).
+
+    The same as scikit-image's ``hsv2rgb`` of ``rgb2hsv`` with H shifted, several times faster:
+    each pixel keeps its max (V) and max - min (chroma), so only the hue sector is computed.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    red, green, blue = image[..., 0], image[..., 1], image[..., 2]
+    value = image.max(axis=-1)
+    chroma = value - image.min(axis=-1)
+    safe = np.where(chroma > 0, chroma, np.float32(1))
+    hue6 = np.where(  # hue in sixths of a turn, in [-1, 5)
+        value == red,
+        (green - blue) / safe,
+        np.where(value == green, (blue - red) / safe + 2, (red - green) / safe + 4),
+    )
+    hue6 += np.float32(6 * (shift % 1.0) + 6)  # now in [5, 17)
+    out = np.empty_like(image)
+    for channel, n in enumerate((5, 3, 1)):
+        k = hue6 + n
+        k %= 6
+        out[..., channel] = value - chroma * np.clip(np.minimum(k, 4 - k), 0, 1)
+    return out
+
+
+class HueShiftTriples(Dataset):
+    """(source, target palette, target) samples made by hue-shifting crops of ``images``.
+
+    For each item: a ``crop`` x ``crop`` crop (random position and horizontal flip when
+    ``train``, else the centre), two random hue shifts of it as source and target, and the
+    target's palette extracted with :func:`colorlab.palette.extract_palette` with k drawn from
+    3 to 8. Validation items (``train=False``) draw their shifts and k from a generator seeded by
+    ``seed`` and the index, so the validation set is the same in every run.
+
+    Items are dicts of tensors: ``source`` and ``target`` (3, crop, crop) scaled Lab (see
+    :func:`colorlab.recolor.palettenet.lab_to_tensor`) and ``palette`` (8, 4) slots.
+    """
+
+    def __init__(
+        self, images: ImageFolder, crop: int = 128, train: bool = True, seed: int = 0
+    ) -> None:
+        self.images = images
+        self.crop = crop
+        self.train = train
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def _generator(self, index: int) -> np.random.Generator:
+        if self.train:  # follows torch's seeding, which DataLoader sets per worker
+            return np.random.default_rng(int(torch.randint(2**62, ()).item()))
+        return np.random.default_rng([self.seed, index])
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = self._generator(index)
+        image = self.images[index]
+        height, width = image.shape[:2]
+        size = min(self.crop, height, width)
+        if self.train:
+            top = int(rng.integers(0, height - size + 1))
+            left = int(rng.integers(0, width - size + 1))
+        else:
+            top, left = (height - size) // 2, (width - size) // 2
+        image = image[top : top + size, left : left + size]
+        if self.train and rng.random() < 0.5:
+            image = image[:, ::-1]
+        image = np.ascontiguousarray(image)
+        lightness = srgb_to_lab(image)[..., 0]
+        source = hue_shift(image, float(rng.random()), lightness)
+        target = hue_shift(image, float(rng.random()), lightness)
+        k = int(rng.integers(PALETTE_SIZES[0], PALETTE_SIZES[1] + 1))
+        palette = extract_palette(target, k).colors
+        return {
+            "source": lab_to_tensor(srgb_to_lab(source))[0],
+            "palette": encode_palette(palette, PALETTE_SLOTS),
+            "target": lab_to_tensor(srgb_to_lab(target))[0],
+        }
