@@ -10,7 +10,9 @@ from PIL import Image
 from skimage import data
 
 from colorlab.color import parse_hex, srgb_to_lab
+from colorlab.metrics import delta_e_ciede2000
 from colorlab.palette import extract_palette
+from training.data import hue_shift
 
 pytestmark = pytest.mark.server
 
@@ -68,6 +70,24 @@ def test_recolor_endpoint_returns_full_size_image_with_the_new_colours(client, p
     after = np.linalg.norm(result[moved].mean(0) - target[-1])
     assert after < 0.5 * before
     assert np.abs(result - original).mean() > 0.02
+
+
+def test_recolor_endpoint_runs_the_bundled_palettenet_at_full_size(client, large_png):
+    """PaletteNet learned whole-palette hue rotations: give it the palette of a rotated copy."""
+    original = _load(large_png)
+    rotated = hue_shift(original, 0.5)
+    target = extract_palette(rotated, k=4).colors
+
+    out = client.predict(
+        handle_file(large_png), ", ".join(map(_hex, target)), "palettenet", 4, api_name="/recolor"
+    )
+    result = _load(out)
+
+    assert result.shape == original.shape
+    # Lightness is kept (up to 8-bit rounding) and the colours move towards the rotated copy.
+    assert np.abs(srgb_to_lab(result)[..., 0] - srgb_to_lab(original)[..., 0]).mean() < 1
+    before = delta_e_ciede2000(original, rotated).mean()
+    assert delta_e_ciede2000(result, rotated).mean() < 0.6 * before
 
 
 def _hex(color: np.ndarray) -> str:
