@@ -14,7 +14,7 @@ from colorlab.ui.recolor_tab import build_recolor_tab
 TITLE = "ColorLab"
 INTRO = (
     "Recolor photos by editing their palette: pick new colours for the dominant ones and the "
-    "rest of the image follows (Chang et al. 2015)."
+    "rest of the image follows (Chang et al. 2015, or the learned PaletteNet)."
 )
 CSS = """
 #pickers .dialog-button { width: 100%; height: 40px; border-radius: 6px; }
