@@ -138,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     checkpoints = dict(item.split("=", 1) for item in args.checkpoint)
-    images = ImageFolder(args.data, split="val", short_side=args.size).images[: args.limit]
-    images = [image.astype(np.float32) / 255 for image in images]
+    validation = ImageFolder(args.data, split="val", short_side=args.size)
+    images = [validation[i] for i in range(len(validation))][: args.limit]
     results = evaluate_recolor(images, recolor_methods(checkpoints), args.k, tuple(args.shifts))
     table = recolor_table(results, len(images), args.k, args.size)
     print(table)
