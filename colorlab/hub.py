@@ -50,10 +50,26 @@ class HubModel:
 
     repo_id: str
     revision: str = "main"
+    train: str = ""  # the command that trains it, for error messages
 
 
 MODELS: dict[str, HubModel] = {
-    "palettenet": HubModel(repo_id="colorlab/palettenet", revision="main"),
+    "palettenet": HubModel("colorlab/palettenet", "main", "python -m training.train_palettenet"),
+    "colorizer": HubModel("colorlab/colorizer", "main", "python -m training.train_colorizer"),
+    "colorizer_regression": HubModel(
+        "colorlab/colorizer-regression",
+        "main",
+        "python -m training.train_colorizer --kind regression",
+    ),
+    "colorizer_pix2pix": HubModel(
+        "colorlab/colorizer-pix2pix", "main", "python -m training.train_colorizer --kind pix2pix"
+    ),
+    "colorizer_paintings": HubModel(
+        "colorlab/colorizer-paintings",
+        "main",
+        "python -m training.train_colorizer --init checkpoints/colorizer --data "
+        "../shared/data/paintings --out checkpoints/colorizer_paintings",
+    ),
 }
 
 
@@ -72,7 +88,8 @@ def hub_model(name: str) -> HubModel | None:
     if repo_id is None:
         return None
     pinned = default.revision if default and default.repo_id == repo_id else "main"
-    return HubModel(repo_id, os.environ.get(_env_var(name, "REVISION")) or pinned)
+    revision = os.environ.get(_env_var(name, "REVISION")) or pinned
+    return HubModel(repo_id, revision, default.train if default else "")
 
 
 def endpoint() -> str:
@@ -179,9 +196,11 @@ def _unreachable(model: HubModel, url: str) -> str | None:
 
 
 def _not_found(name: str, bundled: Path, hub: str) -> str:
+    known = MODELS.get(name)
+    train = f"train it with `{known.train}`, " if known and known.train else ""
     return (
         f"model {name!r} not found. Looked for the folder {bundled} (absent) and on the Hugging"
-        f" Face Hub: {hub}. To get it, train it with `python -m training.train_{name}`, put"
+        f" Face Hub: {hub}. To get it, {train}put"
         f" {', '.join(FILES)} in {bundled}, or set {_env_var(name, 'REPO')} (and"
         f" {_env_var(name, 'REVISION')}) to a Hub repository that has them."
     )

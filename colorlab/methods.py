@@ -9,6 +9,9 @@ A task fixes what a method is called with; a method adds its own keyword paramet
   sRGB arrays in [0, 1]; entry i of the source palette is moved to entry i of the target.
   ``prepare(image, source_palette, **params)`` returns a function of ``target_palette`` that does
   only the per-edit work, for live editing; a method that has it gets ``run`` for free.
+- ``colorize``: ``run(image, hints=None, **params)``. ``image`` is (H, W, 3) or (H, W) in
+  [0, 1] (colours are ignored); ``hints`` a :class:`colorlab.colorize.hints.Hints` at the
+  image's resolution, for methods that take them. Returns (H, W, 3) sRGB with the input's L.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from colorlab.errors import InvalidParameterError, UnknownMethodError
 
 TASKS: dict[str, str] = {
     "recolor": "Move an image's palette to new colours.",
+    "colorize": "Colour a grayscale image, optionally guided by colour hints.",
 }
 
 
@@ -143,6 +147,7 @@ def register(method: Method) -> Method:
 
 def _load_builtin_methods() -> None:
     # Importing a method module registers it; done lazily so `import colorlab` stays light.
+    import colorlab.colorize  # noqa: F401
     import colorlab.recolor  # noqa: F401
 
 

@@ -24,7 +24,8 @@ from training.data import (
     hue_shift,
     is_validation,
 )
-from training.train_palettenet import learning_rate, main, parse_args
+from training.loop import learning_rate
+from training.train_palettenet import main, parse_args
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_RUN = ["--channels", "8", "16", "--final-channels", "8", "--crop", "32", "--batch-size", "4"]

@@ -30,6 +30,9 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from colorlab.color import lab_to_srgb, srgb_to_lab
+from colorlab.colorize.bins import ColorBins
+from colorlab.colorize.hints import AB_SCALE, Hints, simulate_hints
+from colorlab.colorize.models import OUTPUT_STRIDE
 from colorlab.errors import ColorLabError
 from colorlab.imageio import load_image, to_uint8
 from colorlab.palette import extract_palette
@@ -148,6 +151,16 @@ def _rotate_hsv_hue(image: np.ndarray, shift: float) -> np.ndarray:
     return out
 
 
+def sample_rng(train: bool, seed: int, index: int) -> np.random.Generator:
+    """A sample's random generator: fresh when training, fixed by (seed, index) for validation.
+
+    Training draws follow torch's seeding, which DataLoader sets per worker.
+    """
+    if train:
+        return np.random.default_rng(int(torch.randint(2**62, ()).item()))
+    return np.random.default_rng([seed, index])
+
+
 class HueShiftTriples(Dataset):
     """(source, target palette, target) samples made by hue-shifting crops of ``images``.
 
@@ -172,25 +185,9 @@ class HueShiftTriples(Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
-    def _generator(self, index: int) -> np.random.Generator:
-        if self.train:  # follows torch's seeding, which DataLoader sets per worker
-            return np.random.default_rng(int(torch.randint(2**62, ()).item()))
-        return np.random.default_rng([self.seed, index])
-
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        rng = self._generator(index)
-        image = self.images[index]
-        height, width = image.shape[:2]
-        size = min(self.crop, height, width)
-        if self.train:
-            top = int(rng.integers(0, height - size + 1))
-            left = int(rng.integers(0, width - size + 1))
-        else:
-            top, left = (height - size) // 2, (width - size) // 2
-        image = image[top : top + size, left : left + size]
-        if self.train and rng.random() < 0.5:
-            image = image[:, ::-1]
-        image = np.ascontiguousarray(image)
+        rng = sample_rng(self.train, self.seed, index)
+        image = _crop(self.images[index], self.crop, rng if self.train else None)
         lightness = srgb_to_lab(image)[..., 0]
         source = hue_shift(image, float(rng.random()), lightness)
         target = hue_shift(image, float(rng.random()), lightness)
@@ -201,3 +198,72 @@ class HueShiftTriples(Dataset):
             "palette": encode_palette(palette, PALETTE_SLOTS),
             "target": lab_to_tensor(srgb_to_lab(target))[0],
         }
+
+
+class ColorizationSamples(Dataset):
+    """(L, simulated hints, true ab, class targets) samples from crops of ``images``.
+
+    For each item: a ``crop`` x ``crop`` crop (random position and flip when ``train``, else the
+    centre) in Lab. ``hints``: simulate user hints from the true colours
+    (:func:`colorlab.colorize.hints.simulate_hints`, geometric count) or give none. With
+    ``bins``, the class targets at the network's output resolution (a quarter, ab averaged over
+    4 x 4 blocks) are added: the 5 soft-encoded classes, their weights, and the rebalancing
+    weight of each output pixel.
+
+    Items are dicts of float32 tensors: ``lightness`` (1, crop, crop) as L/50 - 1, ``hints``
+    (3, crop, crop), ``ab`` (2, crop, crop) as ab/110, and with ``bins`` ``classes`` (5, c, c)
+    int64, ``class_weights`` (5, c, c), ``pixel_weights`` (c, c) with c = crop / 4.
+    """
+
+    def __init__(
+        self,
+        images: ImageFolder,
+        crop: int = 128,
+        train: bool = True,
+        bins: ColorBins | None = None,
+        hints: bool = True,
+        seed: int = 0,
+    ) -> None:
+        if crop % OUTPUT_STRIDE:
+            raise ValueError(f"crop must be a multiple of {OUTPUT_STRIDE}, got {crop}")
+        self.images, self.crop, self.train = images, crop, train
+        self.bins, self.hints, self.seed = bins, hints, seed
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = sample_rng(self.train, self.seed, index)
+        image = _crop(self.images[index], self.crop, rng if self.train else None)
+        lab = srgb_to_lab(image)
+        ab = lab[..., 1:]
+        hints = simulate_hints(ab, rng) if self.hints else Hints.empty(ab.shape[:2])
+        sample = {
+            "lightness": torch.from_numpy(lab[None, ..., 0] / 50 - 1),
+            "hints": torch.from_numpy(hints.channels(ab.shape[:2])),
+            "ab": torch.from_numpy(np.ascontiguousarray(np.moveaxis(ab, -1, 0)) / AB_SCALE),
+        }
+        if self.bins is not None:
+            side = self.crop // OUTPUT_STRIDE
+            coarse = ab.reshape(side, OUTPUT_STRIDE, side, OUTPUT_STRIDE, 2).mean(axis=(1, 3))
+            classes, weights = self.bins.soft_encode(coarse)
+            sample["classes"] = torch.from_numpy(classes.T.reshape(-1, side, side))
+            sample["class_weights"] = torch.from_numpy(weights.T.reshape(-1, side, side))
+            pixel = self.bins.weights[classes[:, 0]]
+            sample["pixel_weights"] = torch.from_numpy(pixel.reshape(side, side))
+        return sample
+
+
+def _crop(image: np.ndarray, size: int, rng: np.random.Generator | None) -> np.ndarray:
+    """A ``size`` square crop: random position and horizontal flip with ``rng``, else centred."""
+    height, width = image.shape[:2]
+    size = min(size, height, width)
+    if rng is not None:
+        top = int(rng.integers(0, height - size + 1))
+        left = int(rng.integers(0, width - size + 1))
+    else:
+        top, left = (height - size) // 2, (width - size) // 2
+    image = image[top : top + size, left : left + size]
+    if rng is not None and rng.random() < 0.5:
+        image = image[:, ::-1]
+    return np.ascontiguousarray(image)

@@ -37,6 +37,7 @@ from torch import nn
 from colorlab.color import lab_to_srgb, srgb_to_lab
 from colorlab.errors import InvalidParameterError
 from colorlab.methods import Method, Param, register
+from colorlab.nn import Encoder, conv3x3, pad_to_multiple, resize
 
 MODEL_NAME = "palettenet"
 PALETTE_SLOTS = 8
@@ -99,10 +100,6 @@ def encode_palette(colors: np.ndarray, slots: int = PALETTE_SLOTS) -> torch.Tens
 # --- the network -------------------------------------------------------------------------------
 
 
-def _conv(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1)
-
-
 class PaletteConv(nn.Module):
     """A 3x3 convolution over ``cat(features, palette tiled to every pixel)``, without the tiling.
 
@@ -114,44 +111,11 @@ class PaletteConv(nn.Module):
 
     def __init__(self, in_channels: int, palette_dim: int, out_channels: int) -> None:
         super().__init__()
-        self.conv = _conv(in_channels, out_channels)
+        self.conv = conv3x3(in_channels, out_channels)
         self.palette = nn.Linear(palette_dim, out_channels, bias=False)
 
     def forward(self, x: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
         return self.conv(x) + self.palette(palette)[:, :, None, None]
-
-
-class ResidualStage(nn.Module):
-    """Two 3x3 convolutions, the first with stride 2, around a strided 1x1 shortcut."""
-
-    def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__()
-        self.conv1 = _conv(in_channels, out_channels, stride=2)
-        self.conv2 = _conv(out_channels, out_channels)
-        self.shortcut = nn.Conv2d(in_channels, out_channels, 1, stride=2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.conv2(F.relu(self.conv1(x))) + self.shortcut(x))
-
-
-class Encoder(nn.Module):
-    """Source Lab -> features at strides 2, 4, 8, ... (one per entry of ``channels``)."""
-
-    def __init__(self, channels: Sequence[int]) -> None:
-        super().__init__()
-        self.stem1 = _conv(3, channels[0], stride=2)
-        self.stem2 = _conv(channels[0], channels[0])
-        self.stages = nn.ModuleList(
-            ResidualStage(a, b) for a, b in zip(channels[:-1], channels[1:], strict=True)
-        )
-
-    def forward(self, source: torch.Tensor) -> list[torch.Tensor]:
-        x = F.relu(self.stem2(F.relu(self.stem1(source))))
-        features = [x]
-        for stage in self.stages:
-            x = stage(x)
-            features.append(x)
-        return features
 
 
 class DecoderStage(nn.Module):
@@ -161,7 +125,7 @@ class DecoderStage(nn.Module):
         super().__init__()
         self.reduce = nn.Conv2d(in_channels, out, 1)
         self.conv1 = PaletteConv(out + skip_channels, palette_dim, out)
-        self.conv2 = _conv(out, out)
+        self.conv2 = conv3x3(out, out)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
         x = F.interpolate(self.reduce(x), size=skip.shape[-2:], mode="bilinear")
@@ -181,7 +145,7 @@ class Decoder(nn.Module):
         )
         # The last stage returns to the working resolution and re-attaches the source L.
         self.final = DecoderStage(channels[0], 1, palette_dim, final_channels)
-        self.to_ab = _conv(final_channels, 2)
+        self.to_ab = conv3x3(final_channels, 2)
 
     def forward(
         self, features: Sequence[torch.Tensor], source_l: torch.Tensor, palette: torch.Tensor
@@ -224,11 +188,7 @@ class PaletteNet(nn.Module):
 
     def pad(self, source: torch.Tensor) -> torch.Tensor:
         """Pad (replicating the border) at the bottom and right to a multiple of the stride."""
-        height, width = source.shape[-2:]
-        pad_h, pad_w = -height % self.stride, -width % self.stride
-        if pad_h or pad_w:
-            source = F.pad(source, (0, pad_w, 0, pad_h), mode="replicate")
-        return source
+        return pad_to_multiple(source, self.stride)
 
     def forward(self, source: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
         """Scaled source Lab (B, 3, H, W) and slots (B, 8, 4) -> scaled Lab (B, 3, H, W).
@@ -275,11 +235,6 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def _resize(tensor: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    antialias = size[0] < tensor.shape[-2] or size[1] < tensor.shape[-1]
-    return F.interpolate(tensor, size=size, mode="bilinear", antialias=antialias)
-
-
 class PaletteNetRecolorer:
     """PaletteNet applied to one image, prepared once so that each palette edit is cheap.
 
@@ -315,7 +270,7 @@ class PaletteNetRecolorer:
         with torch.inference_mode():
             source = lab_to_tensor(lab)
             if self.work_size != (height, width):
-                source = _resize(source, self.work_size)
+                source = resize(source, self.work_size)
             padded = self.model.pad(source).contiguous(memory_format=torch.channels_last)
             self._features = self.model.encoder(padded)
             self._source_l = padded[:, :1]

@@ -1,0 +1,175 @@
+"""Grayscale colorization; importing this package registers its methods under ``colorize``.
+
+Methods (all trained here, weights through :mod:`colorlab.hub`):
+
+- ``classification``: the main model, classes + rebalancing + annealed mean (Zhang et al. 2016),
+  with user colour hints (Zhang et al. 2017). ``temperature`` sets vivid (low) vs safe (high).
+- ``paintings``: the same model fine-tuned on paintings (the seed 001 system).
+- ``regression``: L1 regression baseline (desaturated, brownish by construction).
+- ``pix2pix``: conditional GAN baseline.
+
+Any input size: the image's L is shrunk to the working size (long side ``working_size`` px),
+the network predicts ab there, ab is upsampled bilinearly to the full image and recombined with
+the full-resolution L, so the output's lightness is the input's exactly. A colour input is
+converted to L first (its colours are discarded).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from colorlab.color import lab_to_srgb, srgb_to_lab
+from colorlab.colorize.bins import DEFAULT_TEMPERATURE
+from colorlab.colorize.hints import Hints, hints_from_points
+from colorlab.colorize.models import AB_SCALE, OUTPUT_STRIDE, ColorizerNet
+from colorlab.errors import InvalidParameterError
+from colorlab.methods import Method, Param, register
+from colorlab.nn import resize
+
+__all__ = ["Hints", "colorize", "hints_from_points", "load_colorizer"]
+
+DEFAULT_WORKING_SIZE = 256
+MODELS = {  # method name -> checkpoint name in colorlab.hub
+    "classification": "colorizer",
+    "paintings": "colorizer_paintings",
+    "regression": "colorizer_regression",
+    "pix2pix": "colorizer_pix2pix",
+}
+
+_LOADED: dict[tuple[str, str | None], tuple[dict, ColorizerNet]] = {}
+_LOCK = threading.Lock()
+
+
+def load_colorizer(name: str = "colorizer", local_dir: str | None = None) -> ColorizerNet:
+    """A trained colorizer in eval mode, loaded through ``colorlab.hub`` once per process."""
+    from colorlab.hub import load_into, load_model_files
+
+    with _LOCK:
+        state_dict, config = load_model_files(name, local_dir, required_keys=("kind", "channels"))
+        cached = _LOADED.get((name, local_dir))
+        if cached is None or cached[0] is not state_dict:
+            model = load_into(ColorizerNet(config), state_dict, name)
+            model = model.to(memory_format=torch.channels_last).requires_grad_(False)
+            _LOADED[(name, local_dir)] = (state_dict, model)
+        return _LOADED[(name, local_dir)][1]
+
+
+def working_shape(shape: tuple[int, int], working_size: int) -> tuple[int, int]:
+    """(h, w) with the long side at most ``working_size``, aspect kept."""
+    height, width = shape
+    scale = min(1.0, working_size / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def colorize(
+    image: np.ndarray,
+    model: ColorizerNet,
+    temperature: float = DEFAULT_TEMPERATURE,
+    hints: Hints | None = None,
+    working_size: int = DEFAULT_WORKING_SIZE,
+) -> np.ndarray:
+    """Colorize ``image`` ((H, W) or (H, W, 3) in [0, 1]; colours ignored) -> (H, W, 3) sRGB.
+
+    ``hints`` (full resolution) are only for models trained with them; the output keeps the
+    input's Lab L exactly.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
+        raise InvalidParameterError(f"image must have shape (H, W) or (H, W, 3), got {image.shape}")
+    if not 16 <= working_size <= 1024:
+        raise InvalidParameterError(f"working_size must be 16 to 1024, got {working_size}")
+    if not temperature > 0:
+        raise InvalidParameterError(f"temperature must be positive, got {temperature}")
+    shape = image.shape[:2]
+    if hints is not None and hints.mask.shape != shape:
+        raise InvalidParameterError(
+            f"hints are {hints.mask.shape[1]}x{hints.mask.shape[0]} but the image is "
+            f"{shape[1]}x{shape[0]}"
+        )
+    has_hints = hints is not None and hints.count > 0
+    if has_hints and not model.hints:
+        raise InvalidParameterError(
+            f"the {model.kind} model takes no colour hints; use the classification model"
+        )
+    lightness = srgb_to_lab(image)[..., 0]
+    work = working_shape(shape, working_size)
+    with torch.inference_mode():
+        scaled = torch.from_numpy(lightness)[None, None] / 50 - 1
+        if work != shape:
+            scaled = resize(scaled, work)
+        hint_channels = None
+        if model.hints:
+            hints = hints if hints is not None else Hints.empty(shape)
+            hint_channels = torch.from_numpy(hints.channels(work))[None]
+        scaled = scaled.contiguous(memory_format=torch.channels_last)
+        ab = model.decode(model(scaled, hint_channels), temperature)
+        ab = ab[..., : -(-work[0] // OUTPUT_STRIDE), : -(-work[1] // OUTPUT_STRIDE)]
+        ab = F.interpolate(ab, size=shape, mode="bilinear")[0] * AB_SCALE
+    lab = np.empty((*shape, 3), dtype=np.float32)
+    lab[..., 0] = lightness
+    lab[..., 1:] = ab.permute(1, 2, 0).numpy()
+    return lab_to_srgb(lab)
+
+
+def _method_run(method: str):
+    def run(
+        image: np.ndarray,
+        hints: Hints | None = None,
+        temperature: float = DEFAULT_TEMPERATURE,
+        working_size: int = DEFAULT_WORKING_SIZE,
+    ) -> np.ndarray:
+        model = load_colorizer(MODELS[method])
+        return colorize(image, model, temperature, hints, working_size)
+
+    return run
+
+
+WORKING_SIZE = Param(
+    "working_size",
+    DEFAULT_WORKING_SIZE,
+    "long side (pixels) at which the network predicts colour; larger is slower",
+    minimum=64,
+    maximum=1024,
+)
+TEMPERATURE = Param(
+    "temperature",
+    DEFAULT_TEMPERATURE,
+    "annealed-mean temperature: low = vivid (the most likely colour), 1 = the mean (dull)",
+    minimum=0.01,
+    maximum=1.0,
+)
+
+for _name, _title, _summary, _params in (
+    (
+        "classification",
+        "Classification + hints (Zhang et al. 2016/2017)",
+        "Predicts a distribution over colours per pixel, rebalanced toward rare vivid colours, "
+        "decoded at a temperature. Takes colour hints drawn on the image.",
+        (TEMPERATURE, WORKING_SIZE),
+    ),
+    (
+        "paintings",
+        "Classification, fine-tuned on paintings",
+        "The classification model fine-tuned on Van Gogh paintings. Takes colour hints.",
+        (TEMPERATURE, WORKING_SIZE),
+    ),
+    (
+        "regression",
+        "Regression baseline (L1)",
+        "Predicts the colour directly; averages plausible colours, so results look brownish.",
+        (WORKING_SIZE,),
+    ),
+    (
+        "pix2pix",
+        "pix2pix baseline (conditional GAN)",
+        "U-Net trained with L1 plus a PatchGAN discriminator (Isola et al. 2017). No hints.",
+        (WORKING_SIZE,),
+    ),
+):
+    register(Method("colorize", _name, _title, _summary, _method_run(_name), _params))

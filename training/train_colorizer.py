@@ -1,0 +1,314 @@
+"""Train a colorizer (classification, regression or pix2pix) on folders of images (CPU or CPUs).
+
+    python -m training.train_colorizer                              # classification, photos
+    python -m training.train_colorizer --kind regression            # the L1 baseline
+    python -m training.train_colorizer --kind pix2pix               # U-Net + PatchGAN
+    python -m training.train_colorizer --init checkpoints/colorizer \\
+        --data ../shared/data/paintings --out checkpoints/colorizer_paintings   # fine-tune
+    torchrun --nproc_per_node=2 -m training.train_colorizer         # DistributedDataParallel
+
+- ``classification`` (Zhang et al. 2016 + 2017): the colour classes and their prior come from
+  the training images (:meth:`colorlab.colorize.bins.ColorBins.from_ab`); the loss is the
+  cross-entropy against soft-encoded targets, each pixel weighted by class rebalancing; user
+  hints are simulated from the true colours (geometric count, p = 1/8), so one model serves
+  automatic and guided colorization.
+- ``regression``: L1 on ab, no hints. ``pix2pix``: L1 x ``--l1-weight`` (100) plus the
+  adversarial loss of a PatchGAN on (L, ab), no hints.
+
+The best checkpoint by validation loss (the last one for pix2pix, whose loss is not a quality
+measure) is written to ``--out`` with its model card, curve and log; resume state goes to
+``--state-dir``. Shared machinery (DDP, budget, resume, log) is :mod:`training.loop`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from colorlab.color import lab_to_srgb, srgb_to_lab
+from colorlab.colorize.bins import DEFAULT_TEMPERATURE, ColorBins
+from colorlab.colorize.models import AB_SCALE, DEFAULT_CONFIG, KINDS, ColorizerNet
+from colorlab.hub import load_model_files, save_checkpoint
+from colorlab.metrics import psnr
+from training.data import ColorizationSamples, ImageFolder
+from training.loop import SHARED_DATA, PatchDiscriminator, Run, common_arguments, learning_rate
+
+CHECKPOINT_NAMES = {
+    "classification": "colorizer",
+    "regression": "colorizer_regression",
+    "pix2pix": "colorizer_pix2pix",
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--kind", choices=KINDS, default="classification")
+    known, _ = p.parse_known_args(argv)
+    common_arguments(
+        p,
+        data=[str(SHARED_DATA / "photos")],
+        name=CHECKPOINT_NAMES[known.kind],
+        steps=4000,
+        crop=128,
+        lr=3e-4,
+        eval_every=250,
+    )
+    p.add_argument("--channels", type=int, nargs="+", default=DEFAULT_CONFIG["channels"])
+    p.add_argument("--init", metavar="DIR", help="start from this checkpoint (fine-tuning)")
+    p.add_argument("--l1-weight", type=float, default=100.0, help="pix2pix: weight of L1")
+    p.add_argument("--bins-min-count", type=int, default=1, help="pixels to make a class")
+    return p.parse_args(argv)
+
+
+def training_bins(images: ImageFolder, min_count: int) -> ColorBins:
+    """Colour classes and prior from every 4th pixel (each way) of the training images."""
+    ab = np.concatenate(
+        [srgb_to_lab(images[i][::4, ::4]).reshape(-1, 3)[:, 1:] for i in range(len(images))]
+    )
+    return ColorBins.from_ab(ab, min_count=min_count)
+
+
+def loss_terms(
+    model: ColorizerNet, batch: dict, autocast, forward: torch.nn.Module | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(loss, predicted ab / 110 or None) for a batch; classification: rebalanced soft CE.
+
+    ``forward``: the module to call (the DDP wrapper of ``model`` under torchrun).
+    """
+    lightness = batch["lightness"].contiguous(memory_format=torch.channels_last)
+    with autocast:
+        output = (forward or model)(lightness, batch["hints"] if model.hints else None).float()
+    if model.kind == "classification":
+        log_q = F.log_softmax(output, dim=1)
+        cross_entropy = -(batch["class_weights"] * log_q.gather(1, batch["classes"])).sum(1)
+        loss = (cross_entropy * batch["pixel_weights"]).mean()
+        return loss, None
+    ab = F.interpolate(output, size=lightness.shape[-2:], mode="bilinear")
+    return F.l1_loss(ab, batch["ab"]), ab
+
+
+def to_srgb(lightness: torch.Tensor, ab: torch.Tensor) -> np.ndarray:
+    """Scaled L (1, H, W) and ab / 110 (2, H, W) -> sRGB (H, W, 3)."""
+    lab = torch.cat([(lightness + 1) * 50, ab * AB_SCALE]).permute(1, 2, 0).numpy()
+    return lab_to_srgb(lab)
+
+
+@torch.no_grad()
+def evaluate(model: ColorizerNet, batches: list[dict]) -> dict[str, float]:
+    """Validation loss (no hints) and PSNR of the automatic colorization at T = 0.38."""
+    model.eval()
+    losses, scores = [], []
+    no_autocast = torch.autocast("cpu", enabled=False)
+    for batch in batches:
+        batch = {**batch, "hints": torch.zeros_like(batch["hints"])}
+        loss, _ = loss_terms(model, batch, no_autocast)
+        losses.append(float(loss))
+        ab = model.predict_ab(batch["lightness"], batch["hints"], DEFAULT_TEMPERATURE)
+        for lightness, pred, true in zip(batch["lightness"], ab, batch["ab"], strict=True):
+            scores.append(psnr(to_srgb(lightness, pred), to_srgb(lightness, true)))
+    model.train()
+    return {"val_loss": float(np.mean(losses)), "val_psnr": float(np.mean(scores))}
+
+
+def model_card(info: dict) -> str:
+    a, m, c = info["args"], info["metrics"], info["config"]
+    kind = c["kind"]
+    what = {
+        "classification": "Colorization as classification over colour classes with class "
+        "rebalancing, decoded by the annealed mean (Zhang, Isola and Efros 2016), with user "
+        "colour hints as extra inputs (Zhang et al. 2017).",
+        "regression": "The regression baseline: the same network predicting ab directly, "
+        "trained with L1 (the seed reports' 'custom CNN'). Expect brownish, desaturated colour.",
+        "pix2pix": "Conditional GAN baseline (Isola et al. 2017): the same network as "
+        f"generator, trained with {a['l1_weight']:g} x L1 plus a PatchGAN's adversarial loss.",
+    }[kind]
+    loss = {
+        "classification": "rebalanced soft cross-entropy (5 nearest classes, sigma 5, lambda 0.5)",
+        "regression": "L1 on ab / 110",
+        "pix2pix": "L1 on ab / 110 (adversarial term not included)",
+    }[kind]
+    return f"""---
+library_name: pytorch
+tags: [image-colorization, colorlab]
+---
+# ColorLab colorizer: {kind}{" (fine-tuned)" if a["init"] else ""}
+
+{what}
+Use it with ColorLab: `python -m colorlab colorize IMAGE -o OUT --method {info["method"]}`.
+
+## Model
+- U-Net: encoder widths {c["channels"]} (strides 2 to {2 ** len(c["channels"])}) with a global
+  context vector at the bottleneck, decoder back to stride 4; input L{
+        " + hint ab + hint mask" if c["hints"] else ""
+    }; output {
+        f"{c['num_bins']} class logits" if kind == "classification" else "ab (tanh x 110)"
+    } at a quarter of the input resolution, upsampled bilinearly; full-resolution L is kept.
+- {info["params"]:,} parameters, {info["params"] * 4 / 1e6:.1f} MB as float32 safetensors.
+
+## Training
+- Data: {info["train_images"]} training and {info["val_images"]} validation images from
+  {", ".join(Path(d).name for d in a["data"])}; the split is fixed by sha1(file name) % 10 == 0.
+  {a["crop"]} px random crops with flips.{f" Initialised from `{a['init']}`." if a["init"] else ""}
+- Loss: {loss}. Adam lr {a["lr"]} betas (0.5, 0.999), warmup {a["warmup_steps"]} steps, cosine
+  decay to {a["min_lr_ratio"]} x lr, batch {a["batch_size"]} x {info["world_size"]} process(es),
+  {a["precision"]}, seed {a["seed"]}.
+- This checkpoint: step {info["step"]}, {info["minutes"]:.1f} min on {os.cpu_count()} CPU cores.
+- Command: `{info["command"]}`
+
+## Validation during training ({a["crop"]} px centre crops, no hints)
+validation loss {m["val_loss"]:.4f}, PSNR {m["val_psnr"]:.2f} dB (T = 0.38 where it applies).
+Full-image evaluation against the baselines: the section below, written by
+`python -m training.evaluate colorize --card`.
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    run = Run(args, "train_colorizer", argv)
+    master = run.master
+    out = Path(args.out)
+    classes = args.kind == "classification"
+
+    train_images = ImageFolder(args.data, "train", round(args.crop * 1.25))
+    val_images = ImageFolder(args.data, "val", round(args.crop * 1.25)) if master else None
+    if len(train_images) == 0 or (master and len(val_images) == 0):
+        raise SystemExit(
+            f"need images in both splits of {args.data} (about one in ten is held out)"
+        )
+
+    torch.manual_seed(args.seed)
+    if args.init:
+        state_dict, config = load_model_files("colorizer", args.init, required_keys=("kind",))
+        if config["kind"] != args.kind:
+            raise SystemExit(f"--init {args.init} is a {config['kind']} model, not {args.kind}")
+        config = {k: config[k] for k in DEFAULT_CONFIG}
+        model = ColorizerNet(config)
+        model.load_state_dict(state_dict)
+    else:
+        config = {**DEFAULT_CONFIG, "kind": args.kind, "channels": args.channels}
+        config["hints"] = classes
+        bins = training_bins(train_images, args.bins_min_count) if classes else None
+        config["num_bins"] = bins.size if classes else 0
+        model = ColorizerNet(config)
+        if classes:
+            model.bin_centres.copy_(torch.from_numpy(bins.centres))
+            model.bin_prior.copy_(torch.from_numpy(bins.prior))
+    bins = (
+        ColorBins(model.bin_centres.numpy().copy(), model.bin_prior.numpy().copy())
+        if classes
+        else None
+    )
+    model = model.to(memory_format=torch.channels_last)
+    disc = PatchDiscriminator(3).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    disc_optimizer = torch.optim.Adam(disc.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    modules = {"model": model, "disc": disc}
+    optimizers = {"optimizer": optimizer, "disc_optimizer": disc_optimizer}
+    params = sum(p.numel() for p in model.parameters())
+    if args.resume:
+        run.restore(run.load_state(config), modules, optimizers)
+    run.seed_data()
+
+    train_set = ColorizationSamples(train_images, args.crop, True, bins, hints=model.hints)
+    val_batches = []
+    if master:
+        val_set = ColorizationSamples(val_images, args.crop, False, bins, hints=False)
+        val_batches = list(DataLoader(val_set, batch_size=32))
+        print(
+            f"{args.kind} colorizer {params:,} parameters ({params * 4 / 1e6:.1f} MB)"
+            f"{f', {bins.size} colour classes' if bins else ''}; {len(train_images)} train / "
+            f"{len(val_images)} val images; {run.world} process(es); from step {run.start_step}"
+        )
+
+    def publish(step: int, metrics: dict) -> None:
+        info = dict(
+            args=vars(args),
+            metrics=metrics,
+            config=config,
+            params=params,
+            step=step,
+            world_size=run.world,
+            command=run.command,
+            minutes=run.minutes(),
+            train_images=len(train_images),
+            val_images=len(val_images),
+            method=out.name.replace("colorizer_", "").replace("colorizer", "classification"),
+        )
+        save_checkpoint(
+            out, model.state_dict(), {**config, "trained_steps": step, **metrics}, model_card(info)
+        )
+        run.write_extras(out, f"{args.kind} colorizer: loss", "val_loss")
+
+    autocast = torch.autocast("cpu", torch.bfloat16, enabled=args.precision == "bf16")
+    train_model = run.wrap(model)
+    train_disc = run.wrap(disc) if args.kind == "pix2pix" else None
+    stream = run.batches(train_set)
+    progress = tqdm(
+        range(run.start_step, args.steps),
+        initial=run.start_step,
+        total=args.steps,
+        disable=not master,
+        dynamic_ncols=True,
+    )
+    losses = []
+    for step in progress:
+        budget_used = run.budget_used()
+        stop = budget_used >= 1
+        lr = learning_rate(step, args, budget_used)
+        for group in [*optimizer.param_groups, *disc_optimizer.param_groups]:
+            group["lr"] = lr
+        batch = next(stream)
+        loss, ab = loss_terms(model, batch, autocast, train_model)
+        if train_disc is not None:
+            lightness = batch["lightness"]
+            with autocast:
+                real = train_disc(torch.cat([lightness, batch["ab"]], dim=1)).float()
+                fake = train_disc(torch.cat([lightness, ab.detach()], dim=1)).float()
+            disc_loss = F.binary_cross_entropy_with_logits(
+                real, torch.ones_like(real)
+            ) + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+            disc_optimizer.zero_grad(set_to_none=True)
+            (disc_loss / 2).backward()
+            disc_optimizer.step()
+            with autocast:  # the bare module: its gradients are discarded
+                fooled = disc(torch.cat([lightness, ab], dim=1)).float()
+            adversarial = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
+            loss_total = args.l1_weight * loss + adversarial
+        else:
+            loss_total = loss
+        optimizer.zero_grad(set_to_none=True)
+        loss_total.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        done = step + 1
+        last = done == args.steps or stop
+        if master and (done % args.log_every == 0 or last):
+            record = {"step": done, "train_loss": float(np.mean(losses)), "lr": lr}
+            run.write_log({**record, "minutes": run.minutes()})
+            progress.set_postfix(loss=f"{np.mean(losses):.4f}", lr=f"{lr:.1e}")
+            losses = []
+        if master and (done % args.eval_every == 0 or last):
+            metrics = evaluate(model, val_batches)
+            run.write_log({"step": done, **metrics, "minutes": run.minutes()})
+            tqdm.write(f"step {done}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+            if args.kind == "pix2pix" or metrics["val_loss"] < run.best:
+                run.best = min(run.best, metrics["val_loss"])
+                publish(done, metrics)
+            run.save_state(done, config, modules, optimizers)
+        if stop:
+            if master:
+                tqdm.write(f"time budget of {args.max_minutes} min reached at step {done}")
+            break
+    progress.close()
+    run.finish(model)
+
+
+if __name__ == "__main__":
+    main()
