@@ -1,4 +1,4 @@
-"""The command line: ``python -m colorlab methods | palette | recolor``.
+"""The command line: ``python -m colorlab methods | palette | recolor | colorize``.
 
 Other tools script against this interface, so its output formats and exit codes are a contract:
 
@@ -9,9 +9,15 @@ Other tools script against this interface, so its output formats and exit codes 
   entry i of the image's own palette moves to the i-th given colour; ``=`` keeps an entry. IMAGE
   may be a folder, then OUT is a folder and every image in it is recolored to the same file name
   (formats save_image cannot write, .bmp and .tif, are written as .png).
+- ``colorize IMAGE -o OUT [--method NAME] [--temperature T] [--hints FILE]
+  [--param NAME=VALUE ...]``: colour the image from its lightness alone (its own colours are
+  ignored; the output keeps its Lab L). FILE is JSON ``[{"x": int, "y": int, "color":
+  "#rrggbb"}, ...]`` in image pixels; ``--temperature T`` is ``--param temperature=T``. IMAGE may
+  be a folder, as for ``recolor`` (without ``--hints`` then: hints belong to one image).
 
 Exit codes: 0 success; 2 a usage or input mistake (one line ``colorlab: error: ...`` on stderr, no
 traceback); 1 a folder run in which some files failed (each reported on stderr, the rest written).
+A model that cannot be loaded stops a folder run at once with exit 2, as it would fail every file.
 
 This module is only a shell: the image work is done by the package.
 """
@@ -22,18 +28,18 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
 
 from colorlab.color import parse_hex, split_colors
-from colorlab.errors import ColorLabError
+from colorlab.errors import CheckpointError, ColorLabError
 
 PROG = "colorlab"
 DEFAULT_K = 5  # Chang et al.'s default palette size
-DEFAULT_METHOD = "chang"
+DEFAULT_METHODS = {"recolor": "chang", "colorize": "classification"}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 KEEP = "="  # a --palette entry that keeps the image's own colour
 
@@ -53,7 +59,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from colorlab import __version__
 
-    parser = _Parser(prog=PROG, description="Recolor images from the command line.")
+    parser = _Parser(prog=PROG, description="Recolor and colorize images from the command line.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -76,17 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         "given colour; an entry written as '=' keeps its colour. IMAGE may be a folder: every "
         "image in it is recolored into the folder OUT.",
     )
-    recolor.add_argument("image", metavar="IMAGE", type=Path, help="an image file or a folder")
-    recolor.add_argument(
-        "-o", "--output", metavar="OUT", type=Path, required=True, help="output file or folder"
-    )
+    _add_image_method_arguments(recolor, "recolor")
     recolor.add_argument(
         "--palette",
         required=True,
         help="new colours, dark to light, e.g. '#203040,=,#ffcc00' ('=' keeps an entry)",
-    )
-    recolor.add_argument(
-        "--method", default=DEFAULT_METHOD, help=f"recolor method (default {DEFAULT_METHOD})"
     )
     recolor.add_argument(
         "-k",
@@ -95,15 +95,49 @@ def build_parser() -> argparse.ArgumentParser:
         help="palette size to extract, 2 to 10 (default: the number of colours given, at "
         "least 2); entries beyond those given keep their colour",
     )
-    recolor.add_argument(
+    recolor.set_defaults(handler=cmd_recolor)
+
+    colorize = commands.add_parser(
+        "colorize",
+        help="colour a grayscale image",
+        description="Colour an image from its lightness (its own colours are ignored), "
+        "optionally guided by colour hints. IMAGE may be a folder: every image in it is "
+        "colorized into the folder OUT.",
+    )
+    _add_image_method_arguments(colorize, "colorize")
+    colorize.add_argument(
+        "--temperature",
+        metavar="T",
+        type=float,
+        help="shortcut for --param temperature=T: low is vivid, 1 is dull (the methods "
+        "classification and paintings)",
+    )
+    colorize.add_argument(
+        "--hints",
+        metavar="FILE",
+        type=Path,
+        help='JSON colour hints [{"x": 10, "y": 20, "color": "#rrggbb"}, ...] in image pixels '
+        "(not with a folder)",
+    )
+    colorize.set_defaults(handler=cmd_colorize)
+    return parser
+
+
+def _add_image_method_arguments(command: argparse.ArgumentParser, task: str) -> None:
+    """IMAGE, -o OUT, --method and --param: what every image-to-image command takes."""
+    default = DEFAULT_METHODS[task]
+    command.add_argument("image", metavar="IMAGE", type=Path, help="an image file or a folder")
+    command.add_argument(
+        "-o", "--output", metavar="OUT", type=Path, required=True, help="output file or folder"
+    )
+    command.add_argument("--method", default=default, help=f"{task} method (default {default})")
+    command.add_argument(
         "--param",
         metavar="NAME=VALUE",
         action="append",
         default=[],
         help="a method parameter (repeatable); see 'colorlab methods'",
     )
-    recolor.set_defaults(handler=cmd_recolor)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -185,7 +219,7 @@ def _swatch(color: np.ndarray) -> str:
 
 
 def cmd_recolor(args: argparse.Namespace) -> int:
-    from colorlab.methods import get_method
+    from colorlab.palette import extract_palette, retarget
 
     # Every check that needs no image runs first, so a typo fails before any work is done.
     targets = parse_targets(args.palette)
@@ -196,16 +230,17 @@ def cmd_recolor(args: argparse.Namespace) -> int:
             f"-k {k} is smaller than the {len(targets)} colours given in --palette; "
             f"give at most {k} colours or a larger -k"
         )
-    method = get_method("recolor", args.method)
-    params = method.resolve_params(**parse_params(args.param))
+    method, params = resolve_method("recolor", args.method, parse_params(args.param))
 
-    def recolor_one(source: Path, destination: Path) -> Path:
-        return recolor_file(source, destination, targets, k=k, method=method, params=params)
+    def recolor(image: np.ndarray) -> np.ndarray:
+        """Entry i of the image's k-colour palette moves to ``targets[i]``."""
+        palette = extract_palette(image, k=k)
+        target_palette = retarget(palette, targets)
+        return method.run(
+            image, source_palette=palette.colors, target_palette=target_palette, **params
+        )
 
-    if args.image.is_dir():
-        return _recolor_folder(args.image, args.output, recolor_one)
-    recolor_one(_existing_file(args.image), args.output)
-    return EXIT_OK
+    return convert(args.image, args.output, recolor, desc="recolor")
 
 
 def parse_targets(text: str) -> list[np.ndarray | None]:
@@ -228,28 +263,71 @@ def parse_params(items: Sequence[str]) -> dict[str, str]:
     return params
 
 
-def recolor_file(
-    source: Path,
-    destination: Path,
-    targets: Sequence[np.ndarray | None],
-    *,
-    k: int,
-    method: Any,
-    params: dict[str, Any],
-) -> Path:
-    """Recolor one image file: extract its k-colour palette, move entry i to ``targets[i]``."""
+def resolve_method(task: str, name: str, given: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The registered method and its validated parameters, before any image is read."""
+    from colorlab.methods import get_method
+
+    method = get_method(task, name)
+    return method, method.resolve_params(**given)
+
+
+# --- colorize -----------------------------------------------------------------------------------
+
+
+def cmd_colorize(args: argparse.Namespace) -> int:
+    from colorlab.colorize.hints import hints_from_points
+
+    # Hints are in one image's pixels, so they cannot apply to every image of a folder.
+    if args.hints is not None and args.image.is_dir():
+        raise UsageError(
+            "--hints applies to one image (its pixel coordinates); give an image file, not a folder"
+        )
+    given = parse_params(args.param)
+    if args.temperature is not None:
+        if "temperature" in given:
+            raise UsageError("give the temperature once: --temperature or --param temperature=")
+        given["temperature"] = args.temperature
+    method, params = resolve_method("colorize", args.method, given)
+    hints_file = None if args.hints is None else _existing_file(args.hints, "a JSON file")
+
+    def colorize(image: np.ndarray) -> np.ndarray:
+        hints = None if hints_file is None else hints_from_points(hints_file, image.shape[:2])
+        return method.run(image, hints=hints, **params)
+
+    return convert(args.image, args.output, colorize, desc="colorize")
+
+
+# --- files and folders (recolor, colorize) ------------------------------------------------------
+
+
+Transform = Callable[[np.ndarray], np.ndarray]
+
+
+def convert(source: Path, output: Path, transform: Transform, *, desc: str) -> int:
+    """Apply ``transform`` to the image file ``source`` and write ``output``; return the exit code.
+
+    A folder ``source`` converts every image in it into the folder ``output`` (see
+    :func:`convert_folder`).
+    """
+    if source.is_dir():
+        return convert_folder(source, output, transform, desc=desc)
+    convert_file(_existing_file(source), output, transform)
+    return EXIT_OK
+
+
+def convert_file(source: Path, destination: Path, transform: Transform) -> Path:
+    """Load one image, transform it, save it (format from the suffix); return the path written."""
     from colorlab.imageio import load_image, save_image
-    from colorlab.palette import extract_palette, retarget
 
-    image = load_image(source)
-    palette = extract_palette(image, k=k)
-    result = method.run(
-        image, source_palette=palette.colors, target_palette=retarget(palette, targets), **params
-    )
-    return save_image(result, destination)
+    return save_image(transform(load_image(source)), destination)
 
 
-def _recolor_folder(folder: Path, out: Path, recolor_one: Any) -> int:
+def convert_folder(folder: Path, out: Path, transform: Transform, *, desc: str) -> int:
+    """Convert every image directly in ``folder`` into ``out`` under the same name.
+
+    A file that fails is reported and skipped (exit 1); a model that cannot be loaded stops the
+    run (exit 2), since it would fail every file the same way.
+    """
     from tqdm import tqdm
 
     files = sorted(
@@ -268,17 +346,17 @@ def _recolor_folder(folder: Path, out: Path, recolor_one: Any) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     failed = 0
-    for path, name in tqdm(
-        list(zip(files, _output_names(files), strict=True)),
-        desc="recolor",
-        unit="image",
-        file=sys.stderr,
-    ):
-        try:
-            recolor_one(path, out / name)
-        except Exception as exc:  # one bad file must not stop the batch; report it and go on
-            failed += 1
-            tqdm.write(f"{PROG}: error: {path.name}: {_describe(exc)}", file=sys.stderr)
+    pairs = list(zip(files, _output_names(files), strict=True))
+    # The context closes the bar on any exit, so an error line never lands on the bar's line.
+    with tqdm(pairs, desc=desc, unit="image", file=sys.stderr) as progress:
+        for path, name in progress:
+            try:
+                convert_file(path, out / name, transform)
+            except CheckpointError:
+                raise
+            except Exception as exc:  # one bad file must not stop the batch; report it, go on
+                failed += 1
+                tqdm.write(f"{PROG}: error: {path.name}: {_describe(exc)}", file=sys.stderr)
     if failed:
         _report(f"{failed} of {len(files)} images failed; the others are in {str(out)!r}")
         return EXIT_FAILED
@@ -306,11 +384,11 @@ def _output_names(files: Sequence[Path]) -> list[str]:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _existing_file(path: Path) -> Path:
+def _existing_file(path: Path, expected: str = "an image file") -> Path:
     if not path.exists():
         raise UsageError(f"{str(path)!r}: no such file or directory")
     if path.is_dir():
-        raise UsageError(f"{str(path)!r} is a folder, expected an image file")
+        raise UsageError(f"{str(path)!r} is a folder, expected {expected}")
     return path
 
 

@@ -81,10 +81,41 @@ def lab_to_linear(lab: np.ndarray) -> np.ndarray:
     return (xyz.astype(np.float32) @ _XYZN_TO_RGB.T).astype(np.float32)
 
 
-def lab_to_srgb(lab: np.ndarray, clip: bool = True) -> np.ndarray:
-    """CIELAB -> sRGB float32; clipped to [0, 1] unless ``clip=False``."""
-    rgb = linear_to_srgb(lab_to_linear(lab))
+def lab_to_srgb(lab: np.ndarray, clip: bool = True, keep_lightness: bool = False) -> np.ndarray:
+    """CIELAB -> sRGB float32; clipped to [0, 1] unless ``clip=False``.
+
+    ``keep_lightness``: bring out-of-gamut colours in with :func:`desaturate_to_gamut` (L kept)
+    instead of clipping each channel (L can change).
+    """
+    linear = lab_to_linear(lab)
+    if keep_lightness:
+        linear = desaturate_to_gamut(linear)
+    rgb = linear_to_srgb(linear)
     return np.clip(rgb, 0.0, 1.0) if clip else rgb
+
+
+def desaturate_to_gamut(linear: np.ndarray) -> np.ndarray:
+    """Linear sRGB with components outside [0, 1] moved toward the grey of equal luminance.
+
+    Luminance Y is linear in linear RGB and the grey of luminance Y is (Y, Y, Y), so every
+    point between a colour and that grey has the same Y, hence the same CIELAB L: lightness is
+    kept exactly (unlike clipping each channel), hue nearly so. Each out-of-gamut colour moves
+    just far enough to fit.
+    """
+    linear = np.array(linear, dtype=np.float32)
+    outside = np.any((linear < 0) | (linear > 1), axis=-1)
+    if not outside.any():
+        return linear
+    colors = linear[outside]
+    luminance = np.clip(colors @ _RGB_TO_XYZN[1], 0, 1)[:, None]
+    delta = colors - luminance
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(
+            delta > 0, (1 - luminance) / delta, np.where(delta < 0, -luminance / delta, 1)
+        )
+    scale = np.clip(np.min(room, axis=-1, keepdims=True), 0, 1)
+    linear[outside] = np.clip(luminance + scale * delta, 0, 1)
+    return linear
 
 
 def in_gamut(lab: np.ndarray, tolerance: float = 1e-4) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The command line contract: `python -m colorlab methods | palette | recolor`.
+"""The command line contract: `python -m colorlab methods | palette | recolor | colorize`.
 
 Other tools script against these outputs and exit codes, so the contract is tested through a real
 subprocess; checks that need no process boundary call `colorlab.cli.main` in-process for speed.
@@ -20,7 +20,7 @@ from skimage.transform import resize
 
 from colorlab.cli import main
 from colorlab.color import in_gamut, lab_to_srgb, parse_hex, srgb_to_lab, to_hex
-from colorlab.imageio import load_image
+from colorlab.imageio import load_image, to_uint8
 from colorlab.methods import get_method
 from colorlab.palette import extract_palette
 
@@ -295,6 +295,168 @@ def test_recolor_needs_more_distinct_colours_than_given(tmp_path, capsys) -> Non
     assert main(argv) == 2
     assert_user_error(capsys.readouterr().err, "only 2 palette colours")
     assert not (tmp_path / "o.png").exists()
+
+
+# --- colorize -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 64 x 43 colour photo (coffee): small, so the colorizer runs in a fraction of a second."""
+    path = tmp_path_factory.mktemp("colorize") / "coffee.png"
+    Image.fromarray(_small("coffee", 64)).save(path)
+    return path
+
+
+def write_hints(folder: Path, content: object) -> Path:
+    """A hints file holding ``content`` (a JSON-able value, or text written as it is)."""
+    path = folder / "hints.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def test_methods_table_lists_the_colorize_methods_and_temperature(capsys) -> None:
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    colorize = out[out.index("colorize:") :]
+    for name in ("classification", "paintings", "regression", "pix2pix"):
+        assert name in colorize
+    params = get_method("colorize", "classification").params
+    temperature = next(p for p in params if p.name == "temperature")
+    assert f"temperature={temperature.default}" in colorize
+
+
+def test_colorize_keeps_the_size_and_the_lightness_of_the_input(small_photo, tmp_path) -> None:
+    out = tmp_path / "colorized.png"
+
+    result = run_cli("colorize", small_photo, "-o", out)
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    source, colorized = load_image(small_photo), load_image(out)
+    assert colorized.shape == source.shape
+    # On average, not per pixel: colorize clips out-of-gamut colours to sRGB, which moves the L
+    # of a few saturated pixels by up to about 2 (8-bit rounding alone stays under 0.3).
+    assert np.abs(lab(colorized)[..., 0] - lab(source)[..., 0]).mean() < 0.5
+
+
+def test_colorize_accepts_hints_and_a_temperature(small_photo, tmp_path) -> None:
+    hints = write_hints(tmp_path, [{"x": 10, "y": 20, "color": "#cc2200"}])
+    out = tmp_path / "hinted.jpg"
+    argv = ["colorize", str(small_photo), "-o", str(out), "--hints", str(hints)]
+    assert main([*argv, "--temperature", "0.2"]) == 0
+    assert load_image(out).shape == load_image(small_photo).shape
+
+
+def test_colorize_folder_writes_every_image_from_its_lightness_alone(
+    small_photo, tmp_path, capsys
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    source = load_image(small_photo)
+    grey = lab(source)
+    grey[..., 1:] = 0
+    (folder / "colour.png").write_bytes(small_photo.read_bytes())
+    Image.fromarray(to_uint8(lab_to_srgb(grey))).save(folder / "grey.png")
+    Image.fromarray(to_uint8(source)).save(folder / "photo.bmp")
+    out = tmp_path / "out"
+
+    assert main(["colorize", str(folder), "-o", str(out)]) == 0
+
+    assert sorted(p.name for p in out.iterdir()) == ["colour.png", "grey.png", "photo.png"]
+    assert "error" not in capsys.readouterr().err
+    # The input's colours are ignored: a colour photo and its grey version colorize alike.
+    np.testing.assert_allclose(
+        load_image(out / "colour.png"), load_image(out / "grey.png"), atol=2 / 255
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ('[{"x": 1, "y": 2, "color": "#ff0000"', "not valid JSON"),
+        ({"x": 1, "y": 2, "color": "#ff0000"}, "JSON list"),
+        ([{"x": 64, "y": 0, "color": "#ff0000"}], "(64, 0) is outside the 64x43 image"),
+        ([{"x": 0, "y": -1, "color": "#ff0000"}], "(0, -1) is outside"),
+        ([{"x": 0, "y": 0, "color": "#12345z"}], "'#12345z' is not a colour"),
+        ([{"x": 0, "y": 0}], '"color"'),
+    ],
+)
+def test_bad_hints_are_user_errors_naming_the_problem(
+    small_photo, tmp_path, capsys, content, named
+) -> None:
+    hints = write_hints(tmp_path, content)
+    out = tmp_path / "o.png"
+    assert main(["colorize", str(small_photo), "-o", str(out), "--hints", str(hints)]) == 2
+    assert_user_error(capsys.readouterr().err, named)
+    assert not out.exists()
+
+
+def test_temperature_for_a_method_without_it_is_a_user_error(small_photo, tmp_path) -> None:
+    # Parameters are checked before a model loads, so this holds with no regression checkpoint.
+    out = tmp_path / "o.png"
+    result = run_cli(
+        "colorize", small_photo, "-o", out, "--method", "regression", "--temperature", "0.2"
+    )
+    assert result.returncode == 2
+    assert_user_error(result.stderr, "'regression'", "'temperature'")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--method", "pix2pix", "--temperature", "0.2"], "'temperature'"),
+        (["--temperature", "5"], "temperature"),
+        (["--temperature", "0.2", "--param", "temperature=0.3"], "once"),
+        (["--param", "working_size=big"], "working_size"),
+        (["--method", "nope"], "'nope'"),
+        (["--hints", "missing.json"], "missing.json"),
+    ],
+)
+def test_colorize_mistakes_fail_before_any_work(
+    small_photo, tmp_path, capsys, extra, named
+) -> None:
+    out = tmp_path / "o.png"
+    assert main(["colorize", str(small_photo), "-o", str(out), *extra]) == 2
+    assert_user_error(capsys.readouterr().err, named)
+    assert not out.exists()
+
+
+def test_unknown_colorize_method_lists_the_available_ones(small_photo, tmp_path) -> None:
+    result = run_cli("colorize", small_photo, "-o", tmp_path / "o.png", "--method", "nope")
+    assert result.returncode == 2
+    assert_user_error(result.stderr, "'nope'", "classification", "regression", "pix2pix")
+
+
+def test_hints_with_a_folder_are_a_user_error(small_photo, tmp_path, capsys) -> None:
+    hints = write_hints(tmp_path, [{"x": 1, "y": 1, "color": "#ff0000"}])
+    out = tmp_path / "out"
+    assert main(["colorize", str(small_photo.parent), "-o", str(out), "--hints", str(hints)]) == 2
+    assert_user_error(capsys.readouterr().err, "--hints", "folder")
+    assert not out.exists()
+
+
+def test_a_missing_model_stops_a_folder_run_at_once(
+    small_photo, tmp_path, capsys, monkeypatch
+) -> None:
+    import colorlab.colorize
+
+    # A model name with neither a checkpoint folder nor a Hub repo: fails fast, offline.
+    monkeypatch.setitem(colorlab.colorize.MODELS, "regression", "no_such_colorizer")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        (folder / name).write_bytes(small_photo.read_bytes())
+    out = tmp_path / "out"
+
+    assert main(["colorize", str(folder), "-o", str(out), "--method", "regression"]) == 2
+
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("error:") == 1  # reported once, not once per file
+    assert err.strip().splitlines()[-1].startswith("colorlab: error: model 'no_such_colorizer'")
+    assert list(out.iterdir()) == []
 
 
 # --- user mistakes: exit 2, one line on stderr, no traceback ------------------------------------

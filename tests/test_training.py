@@ -1,4 +1,4 @@
-"""PaletteNet training: the data recipe, the fixed split, checkpoints, resume and DDP on CPUs."""
+"""Training PaletteNet and the colorizers: data, the fixed split, checkpoints, resume, DDP."""
 
 import json
 import os
@@ -14,10 +14,13 @@ from safetensors.torch import load_file
 from skimage import data
 from skimage.color import hsv2rgb, rgb2hsv
 
-from colorlab.color import srgb_to_lab
+from colorlab.color import lab_to_srgb, srgb_to_lab
+from colorlab.colorize import colorize, hints_from_points, load_colorizer
 from colorlab.hub import load_model_files
 from colorlab.recolor.palettenet import PaletteNetRecolorer, load_palettenet
+from training import train_colorizer
 from training.data import (
+    ColorizationSamples,
     HueShiftTriples,
     ImageFolder,
     _rotate_hsv_hue,
@@ -171,3 +174,186 @@ def test_time_budget_ends_the_run_with_a_checkpoint_at_the_low_learning_rate(pho
     args = parse_args(["--steps", "100", "--warmup-steps", "10", "--lr", "1e-3"])
     assert learning_rate(50, args, budget_used=1.0) == pytest.approx(1e-4)
     assert learning_rate(50, args) > 4e-4
+
+
+# --- colorizers ------------------------------------------------------------------------------
+
+COLORIZER_RUN = ["--channels", "8", "16", "32", "64", "--crop", "32", "--batch-size", "2"]
+COLORIZER_RUN += [
+    "--workers",
+    "0",
+    "--precision",
+    "fp32",
+    "--log-every",
+    "1",
+    "--warmup-steps",
+    "2",
+]
+
+
+@pytest.fixture(scope="module")
+def colour_images(photos) -> ImageFolder:
+    return ImageFolder(photos, "all", short_side=40)
+
+
+@pytest.fixture(scope="module")
+def colour_bins(colour_images):
+    return train_colorizer.training_bins(colour_images, 1)
+
+
+def test_colorization_samples_have_the_documented_shapes_and_types(colour_images, colour_bins):
+    item = ColorizationSamples(colour_images, crop=32, train=True, bins=colour_bins)[0]
+    expected = {
+        "lightness": ((1, 32, 32), torch.float32),
+        "hints": ((3, 32, 32), torch.float32),
+        "ab": ((2, 32, 32), torch.float32),
+        "classes": ((5, 8, 8), torch.int64),
+        "class_weights": ((5, 8, 8), torch.float32),
+        "pixel_weights": ((8, 8), torch.float32),
+    }
+    assert {key: (tuple(v.shape), v.dtype) for key, v in item.items()} == expected
+    assert item["lightness"].min() >= -1 and item["lightness"].max() <= 1
+    assert item["ab"].abs().max() <= 1
+    assert item["classes"].min() >= 0 and item["classes"].max() < colour_bins.size
+    assert (item["pixel_weights"] > 0).all()
+    without_bins = ColorizationSamples(colour_images, crop=32, train=True)[0]
+    assert set(without_bins) == {"lightness", "hints", "ab"}
+
+
+def test_class_targets_are_soft_encodings_of_the_4x4_mean_colour(colour_images, colour_bins):
+    for item in ColorizationSamples(colour_images, crop=32, train=False, bins=colour_bins):
+        torch.testing.assert_close(item["class_weights"].sum(0), torch.ones(8, 8))
+        assert (item["class_weights"] >= 0).all()
+        coarse = item["ab"].reshape(2, 8, 4, 8, 4).mean(dim=(2, 4)) * 110
+        coarse = coarse.permute(1, 2, 0).reshape(-1, 2).numpy()
+        nearest, _ = colour_bins.nearest(coarse)
+        np.testing.assert_array_equal(item["classes"][0].reshape(-1).numpy(), nearest[:, 0])
+        weights = colour_bins.weights[nearest[:, 0]]
+        np.testing.assert_allclose(item["pixel_weights"].reshape(-1).numpy(), weights)
+
+
+def test_validation_samples_are_the_centre_crop_in_lab(colour_images):
+    item = ColorizationSamples(colour_images, crop=32, train=False, hints=False)[1]
+    lab = torch.cat([(item["lightness"] + 1) * 50, item["ab"] * 110]).permute(1, 2, 0).numpy()
+    image = colour_images[1]
+    top, left = (image.shape[0] - 32) // 2, (image.shape[1] - 32) // 2
+    np.testing.assert_allclose(lab_to_srgb(lab), image[top : top + 32, left : left + 32], atol=1e-3)
+
+
+def test_validation_samples_are_the_same_in_every_run(colour_images, colour_bins):
+    first = ColorizationSamples(colour_images, 32, train=False, bins=colour_bins, seed=5)
+    again = ColorizationSamples(colour_images, 32, train=False, bins=colour_bins, seed=5)
+    for index in range(len(colour_images)):
+        a, b = first[index], again[index]
+        assert all(torch.equal(a[key], b[key]) for key in a), index
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_samples_without_hints_have_all_zero_hint_channels(colour_images, train):
+    samples = ColorizationSamples(colour_images, crop=32, train=train, hints=False)
+    assert all(not samples[i]["hints"].any() for i in range(len(samples)))
+
+
+def window_means(ab: np.ndarray, size: int) -> np.ndarray:
+    """Mean of every ``size`` x ``size`` window of (H, W, 2): (H - size + 1, W - size + 1, 2)."""
+    total = np.pad(ab.astype(np.float64).cumsum(0).cumsum(1), ((1, 0), (1, 0), (0, 0)))
+    sums = total[size:, size:] - total[:-size, size:] - total[size:, :-size] + total[:-size, :-size]
+    return sums / size**2
+
+
+def matching_patch_sizes(ab, hint_ab, mask, y, x) -> list[int]:
+    """Sides of the fully hinted squares around (y, x) whose mean true ab is the hint there."""
+    sizes = []
+    for size in range(1, 10):
+        means = window_means(ab, size)
+        for top in range(max(0, y - size + 1), min(y, ab.shape[0] - size) + 1):
+            for left in range(max(0, x - size + 1), min(x, ab.shape[1] - size) + 1):
+                hinted = mask[top : top + size, left : left + size].all()
+                if hinted and np.abs(means[top, left] - hint_ab[y, x]).max() < 1e-4:
+                    sizes.append(size)
+    return sizes
+
+
+def test_a_sample_hint_is_the_mean_true_colour_of_a_small_patch_around_it(colour_images):
+    hinted, averaged = 0, 0
+    for seed in range(2):
+        for item in ColorizationSamples(colour_images, 32, train=False, hints=True, seed=seed):
+            ab = item["ab"].permute(1, 2, 0).numpy()
+            hint_ab = item["hints"][:2].permute(1, 2, 0).numpy()
+            mask = item["hints"][2].numpy()
+            assert set(np.unique(mask)) <= {0.0, 1.0}
+            assert not hint_ab[mask == 0].any()
+            for y, x in list(zip(*np.nonzero(mask), strict=True))[::5]:
+                sizes = matching_patch_sizes(ab, hint_ab, mask, y, x)
+                assert sizes, (y, x)
+                hinted += 1
+                averaged += 1 not in sizes  # a patch's mean, not the pixel's own colour
+    assert hinted > 0 and averaged > hinted / 2
+
+
+def colorizer_files(out: Path) -> None:
+    for name in ("model.safetensors", "config.json", "README.md", "training_curve.png"):
+        assert (out / name).is_file(), name
+
+
+@pytest.mark.parametrize("kind", ["classification", "regression", "pix2pix"])
+def test_tiny_colorizer_run_writes_a_loadable_checkpoint_and_resumes(
+    photos, tmp_path, astronaut, kind
+):
+    out, state = tmp_path / "colorizer", tmp_path / "state"
+    common = [*COLORIZER_RUN, "--kind", kind, "--data", str(photos)]
+    common += ["--out", str(out), "--state-dir", str(state)]
+    train_colorizer.main([*common, "--steps", "6", "--eval-every", "3"])
+
+    colorizer_files(out)
+    _, config = load_model_files("colorizer", out)
+    assert config["kind"] == kind and config["channels"] == [8, 16, 32, 64]
+    assert config["hints"] == (kind == "classification")
+    card = (out / "README.md").read_text()
+    assert "Validation" in card and "python -m training.train_colorizer" in card
+    assert logged_steps(state) == [1, 2, 3, 4, 5, 6]
+
+    model = load_colorizer("colorizer", str(out))
+    assert model.kind == kind and not model.training
+    image = astronaut[:50, :70]
+    assert colorize(image, model).shape == (50, 70, 3)
+    if kind == "classification":
+        bins = train_colorizer.training_bins(ImageFolder(photos, "train", short_side=40), 1)
+        assert config["num_bins"] == bins.size
+        np.testing.assert_array_equal(model.bin_centres.numpy(), bins.centres)
+        hints = hints_from_points([{"x": 3, "y": 4, "color": "#2040ff"}], (50, 70))
+        assert colorize(image, model, hints=hints).shape == (50, 70, 3)
+
+    train_colorizer.main([*common, "--steps", "8", "--eval-every", "4", "--resume"])
+    assert logged_steps(state) == list(range(1, 9))  # continued from step 6, not restarted
+    assert json.loads((state / "state.json").read_text())["step"] == 8
+    colorizer_files(out)
+
+
+def test_fine_tuning_needs_a_checkpoint_of_the_same_kind(photos, tmp_path):
+    out = tmp_path / "colorizer"
+    common = [*COLORIZER_RUN, "--data", str(photos), "--state-dir", str(tmp_path / "state")]
+    train_colorizer.main([*common, "--out", str(out), "--steps", "2", "--eval-every", "2"])
+    tuned = tmp_path / "tuned"
+    train_colorizer.main(
+        [*common, "--init", str(out), "--out", str(tuned), "--steps", "2", "--eval-every", "2"]
+    )
+    colorizer_files(tuned)
+    assert "fine-tuned" in (tuned / "README.md").read_text()
+    with pytest.raises(SystemExit, match="is a classification model, not regression"):
+        train_colorizer.main([*common, "--init", str(out), "--kind", "regression", "--steps", "2"])
+
+
+def test_two_process_colorizer_run_ends_with_identical_weights(photos, tmp_path):
+    state = tmp_path / "state"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    command += ["--nproc_per_node=2", "-m", "training.train_colorizer", *COLORIZER_RUN]
+    command += ["--data", str(photos), "--out", str(tmp_path / "out"), "--state-dir", str(state)]
+    command += ["--steps", "4", "--eval-every", "4", "--write-rank-hashes"]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    run = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-3000:]
+    hashes = [(state / f"rank{rank}.sha256").read_text() for rank in (0, 1)]
+    assert hashes[0] == hashes[1]
+    assert (tmp_path / "out" / "model.safetensors").is_file()
+    assert "2 process(es)" in run.stdout

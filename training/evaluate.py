@@ -1,6 +1,7 @@
 """Evaluate methods on the fixed validation split; prints a Markdown table.
 
     python -m training.evaluate recolor [--data DIR ...] [--k 4] [--card PATH]
+    python -m training.evaluate colorize [--data DIR ...] [--card PATH ...]
 
 Recolor protocol (REFERENCES.md section 3): for each validation image and each hue shift, the
 target is the luminance-preserving hue shift of the image. Every method gets the source image,
@@ -8,6 +9,13 @@ the source's palette and the target's palette (both extracted with ``colorlab.pa
 entry by entry in lightness order) and is scored against the target: PSNR and mean CIEDE2000,
 plus SSIM of the output's lightness against the source's (structure kept). ``identity`` returns
 the source unchanged: the baseline every method must beat.
+
+Colorize protocol (REFERENCES.md section 5): each validation image is reduced to its L and
+colorized; the output is scored against the original colours: PSNR, SSIM, mean CIE76 and
+CIEDE2000, colourfulness (and DeltaCF against the originals), AuC and rebalanced AuC (pixels
+weighted by 1 / prior of their true colour's class, the prior of the classification model's
+training data). ``grey`` (ab = 0) is the baseline. Hints are simulated from the ground truth
+with :func:`colorlab.colorize.hints.simulate_hints` (fixed seed per image).
 """
 
 from __future__ import annotations
@@ -23,8 +31,17 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from colorlab.color import srgb_to_lab
 from colorlab.methods import list_methods
-from colorlab.metrics import delta_e_ciede2000, psnr, ssim_lightness
+from colorlab.metrics import (
+    auc,
+    colorfulness,
+    delta_e_cie76,
+    delta_e_ciede2000,
+    psnr,
+    ssim,
+    ssim_lightness,
+)
 from colorlab.palette import extract_palette
 from training.data import ImageFolder, hue_shift
 
@@ -118,9 +135,130 @@ def write_card_section(card: Path, table: str, command: str) -> None:
     card.write_text(text, encoding="utf-8")
 
 
+Colorize = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+COLORIZE_TEMPERATURES = (0.2, 0.38, 0.6, 1.0)
+COLORIZE_HINTS = (0, 1, 2, 5, 10)
+
+
+def colorize_methods(models: dict[str, str]) -> dict[str, Colorize]:
+    """Grey, then per model name -> checkpoint name: the model (classification models at each
+    temperature and with 0..10 simulated hints)."""
+    from colorlab.colorize import colorize, grey, load_colorizer
+    from colorlab.colorize.hints import simulate_hints
+
+    methods: dict[str, Colorize] = {"grey (ab = 0)": lambda image, rng: grey(image)}
+    for label, checkpoint in models.items():
+        model = load_colorizer(checkpoint)
+        if model.kind != "classification":
+            methods[label] = lambda image, rng, model=model: colorize(image, model)
+            continue
+        for t in COLORIZE_TEMPERATURES:
+            methods[f"{label} T={t}"] = lambda image, rng, m=model, t=t: colorize(image, m, t)
+        if model.hints:
+            for n in COLORIZE_HINTS[1:]:
+                methods[f"{label} T=0.38, {n} hints"] = lambda image, rng, m=model, n=n: colorize(
+                    image, m, hints=simulate_hints(srgb_to_lab(image)[..., 1:], rng, count=n)
+                )
+    return methods
+
+
+def evaluate_colorize(
+    images: list[np.ndarray], methods: dict[str, Colorize], prior_weights: Callable
+) -> dict[str, dict[str, float]]:
+    """Per method: mean PSNR, SSIM, CIE76, CIEDE2000, colourfulness, AuC, rebalanced AuC, and
+    DeltaCF against the originals; median ms per image."""
+    keys = ("psnr", "ssim", "cie76", "de2000", "cf", "auc", "auc_rebal", "ms")
+    scores = {name: {k: [] for k in keys} for name in methods}
+    for index, image in enumerate(tqdm(images, desc="evaluate", unit="image", file=sys.stderr)):
+        true_ab = srgb_to_lab(image)[..., 1:]
+        weights = prior_weights(true_ab)
+        for name, method in methods.items():
+            rng = np.random.default_rng([index, 7])  # the same hints for every method
+            start = time.perf_counter()
+            out = method(image, rng)
+            s = scores[name]
+            s["ms"].append(1000 * (time.perf_counter() - start))
+            s["psnr"].append(psnr(out, image))
+            s["ssim"].append(ssim(out, image))
+            s["cie76"].append(float(delta_e_cie76(out, image).mean()))
+            s["de2000"].append(float(delta_e_ciede2000(out, image).mean()))
+            s["cf"].append(colorfulness(out))
+            pred_ab = srgb_to_lab(out)[..., 1:]
+            s["auc"].append(auc(pred_ab, true_ab))
+            s["auc_rebal"].append(auc(pred_ab, true_ab, weights))
+    truth_cf = statistics.fmean(colorfulness(image) for image in images)
+    results = {}
+    for name, s in scores.items():
+        results[name] = {k: statistics.fmean(v) for k, v in s.items() if k != "ms"}
+        results[name]["ms"] = statistics.median(s["ms"])
+        results[name]["dcf"] = abs(results[name]["cf"] - truth_cf)
+    results["ground truth"] = {"cf": truth_cf}
+    return results
+
+
+def colorize_table(results: dict[str, dict[str, float]], images: int, size: int, data) -> str:
+    lines = [
+        f"Validation split of {', '.join(Path(d).name for d in data)}: {images} images "
+        f"(short side {size} px), colorized from their L at working size 256.",
+        "",
+        "| method | PSNR dB | SSIM | CIE76 | CIEDE2000 | colourfulness | DeltaCF | AuC "
+        "| rebal. AuC | ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        if name == "ground truth":
+            lines.append(f"| ground truth | | | | | {r['cf']:.1f} | 0 | | | |")
+            continue
+        lines.append(
+            f"| {name} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['cie76']:.2f} | "
+            f"{r['de2000']:.2f} | {r['cf']:.1f} | {r['dcf']:.1f} | {r['auc']:.4f} | "
+            f"{r['auc_rebal']:.4f} | {r['ms']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def run_recolor(args: argparse.Namespace) -> str:
+    checkpoints = dict(item.split("=", 1) for item in args.checkpoint)
+    validation = ImageFolder(args.data, split="val", short_side=args.size)
+    images = [validation[i] for i in range(len(validation))][: args.limit]
+    results = evaluate_recolor(images, recolor_methods(checkpoints), args.k, tuple(args.shifts))
+    return recolor_table(results, len(images), args.k, args.size)
+
+
+def run_colorize(args: argparse.Namespace) -> str:
+    from colorlab.colorize import MODELS, load_colorizer
+    from colorlab.colorize.bins import ColorBins
+
+    reference = load_colorizer(MODELS["classification"])
+    bins = ColorBins(reference.bin_centres.numpy(), reference.bin_prior.numpy())
+    inverse_prior = 1 / bins.prior
+
+    def prior_weights(ab: np.ndarray) -> np.ndarray:
+        return inverse_prior[bins.nearest(ab)[0][:, 0]].reshape(ab.shape[:2])
+
+    validation = ImageFolder(args.data, split="val", short_side=args.size)
+    images = [validation[i] for i in range(len(validation))][: args.limit]
+    models = {name: MODELS[name] for name in args.methods}
+    results = evaluate_colorize(images, colorize_methods(models), prior_weights)
+    return colorize_table(results, len(images), args.size, args.data)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     tasks = parser.add_subparsers(dest="task", required=True)
+    colorize = tasks.add_parser("colorize", help="colorization of validation images from L")
+    colorize.add_argument("--data", nargs="+", default=[str(DEFAULT_DATA[0])])
+    colorize.add_argument("--size", type=int, default=256, help="short side of the images")
+    colorize.add_argument("--limit", type=int, default=None, help="at most this many images")
+    colorize.add_argument(
+        "--methods",
+        nargs="+",
+        default=["regression", "pix2pix", "classification"],
+        help="colorize methods (registry names) to compare with grey",
+    )
+    colorize.add_argument(
+        "--card", type=Path, action="append", default=[], help="write the table into this card"
+    )
     recolor = tasks.add_parser("recolor", help="palette recoloring on hue-shifted targets")
     recolor.add_argument("--data", nargs="+", default=[str(d) for d in DEFAULT_DATA])
     recolor.add_argument("--k", type=int, default=4, help="palette size (the seed project: 4)")
@@ -134,18 +272,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=DIR",
         help="also evaluate a PaletteNet checkpoint folder under NAME (repeatable)",
     )
-    recolor.add_argument("--card", type=Path, help="write the table into this model card")
+    recolor.add_argument(
+        "--card", type=Path, action="append", default=[], help="write the table into this card"
+    )
     args = parser.parse_args(argv)
-
-    checkpoints = dict(item.split("=", 1) for item in args.checkpoint)
-    validation = ImageFolder(args.data, split="val", short_side=args.size)
-    images = [validation[i] for i in range(len(validation))][: args.limit]
-    results = evaluate_recolor(images, recolor_methods(checkpoints), args.k, tuple(args.shifts))
-    table = recolor_table(results, len(images), args.k, args.size)
+    table = run_colorize(args) if args.task == "colorize" else run_recolor(args)
     print(table)
-    if args.card:
-        command = "python -m training.evaluate " + " ".join(argv or sys.argv[1:])
-        write_card_section(args.card, table, command)
+    command = "python -m training.evaluate " + " ".join(argv or sys.argv[1:])
+    for card in args.card:
+        write_card_section(card, table, command)
     return 0
 
 

@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from colorlab.color import lab_to_srgb, srgb_to_lab
+from colorlab.colorize import MODELS
 from colorlab.colorize.bins import DEFAULT_TEMPERATURE, ColorBins
 from colorlab.colorize.models import AB_SCALE, DEFAULT_CONFIG, KINDS, ColorizerNet
 from colorlab.hub import load_model_files, save_checkpoint
@@ -117,6 +118,17 @@ def evaluate(model: ColorizerNet, batches: list[dict]) -> dict[str, float]:
     return {"val_loss": float(np.mean(losses)), "val_psnr": float(np.mean(scores))}
 
 
+def init_line(info: dict) -> str:
+    """The card's line on the checkpoint a fine-tuned model started from, and its training."""
+    init = info.get("init_record")
+    if not init or not init.get("train_command"):
+        return ""
+    return (
+        f"\n- The initial checkpoint was trained with `{init['train_command']}` "
+        f"({init['train_minutes']} min)."
+    )
+
+
 def model_card(info: dict) -> str:
     a, m, c = info["args"], info["metrics"], info["config"]
     kind = c["kind"]
@@ -184,11 +196,14 @@ def main(argv: list[str] | None = None) -> None:
         )
 
     torch.manual_seed(args.seed)
+    init_config: dict = {}
     if args.init:
-        state_dict, config = load_model_files("colorizer", args.init, required_keys=("kind",))
-        if config["kind"] != args.kind:
-            raise SystemExit(f"--init {args.init} is a {config['kind']} model, not {args.kind}")
-        config = {k: config[k] for k in DEFAULT_CONFIG}
+        state_dict, init_config = load_model_files("colorizer", args.init, required_keys=("kind",))
+        if init_config["kind"] != args.kind:
+            raise SystemExit(
+                f"--init {args.init} is a {init_config['kind']} model, not {args.kind}"
+            )
+        config = {k: init_config[k] for k in DEFAULT_CONFIG}
         model = ColorizerNet(config)
         model.load_state_dict(state_dict)
     else:
@@ -239,11 +254,12 @@ def main(argv: list[str] | None = None) -> None:
             minutes=run.minutes(),
             train_images=len(train_images),
             val_images=len(val_images),
-            method=out.name.replace("colorizer_", "").replace("colorizer", "classification"),
+            init_record=init_config if args.init else None,
+            method={v: k for k, v in MODELS.items()}.get(out.name, args.kind),
         )
-        save_checkpoint(
-            out, model.state_dict(), {**config, "trained_steps": step, **metrics}, model_card(info)
-        )
+        record = {"trained_steps": step, "train_minutes": round(run.minutes(), 1)}
+        record["train_command"] = run.command
+        save_checkpoint(out, model.state_dict(), {**config, **record, **metrics}, model_card(info))
         run.write_extras(out, f"{args.kind} colorizer: loss", "val_loss")
 
     autocast = torch.autocast("cpu", torch.bfloat16, enabled=args.precision == "bf16")

@@ -30,7 +30,7 @@ from colorlab.errors import InvalidParameterError
 from colorlab.methods import Method, Param, register
 from colorlab.nn import resize
 
-__all__ = ["Hints", "colorize", "hints_from_points", "load_colorizer"]
+__all__ = ["Hints", "colorize", "grey", "hints_from_points", "load_colorizer"]
 
 DEFAULT_WORKING_SIZE = 256
 MODELS = {  # method name -> checkpoint name in colorlab.hub
@@ -39,6 +39,8 @@ MODELS = {  # method name -> checkpoint name in colorlab.hub
     "regression": "colorizer_regression",
     "pix2pix": "colorizer_pix2pix",
 }
+
+HINT_METHODS = ("classification", "paintings")  # trained with simulated user hints
 
 _LOADED: dict[tuple[str, str | None], tuple[dict, ColorizerNet]] = {}
 _LOCK = threading.Lock()
@@ -82,8 +84,8 @@ def colorize(
         image = np.repeat(image[..., None], 3, axis=2)
     if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
         raise InvalidParameterError(f"image must have shape (H, W) or (H, W, 3), got {image.shape}")
-    if not 16 <= working_size <= 1024:
-        raise InvalidParameterError(f"working_size must be 16 to 1024, got {working_size}")
+    if not 64 <= working_size <= 1024:
+        raise InvalidParameterError(f"working_size must be 64 to 1024, got {working_size}")
     if not temperature > 0:
         raise InvalidParameterError(f"temperature must be positive, got {temperature}")
     shape = image.shape[:2]
@@ -95,7 +97,8 @@ def colorize(
     has_hints = hints is not None and hints.count > 0
     if has_hints and not model.hints:
         raise InvalidParameterError(
-            f"the {model.kind} model takes no colour hints; use the classification model"
+            f"this {model.kind} model takes no colour hints; use one that does "
+            f"({', '.join(HINT_METHODS)})"
         )
     lightness = srgb_to_lab(image)[..., 0]
     work = working_shape(shape, working_size)
@@ -109,11 +112,24 @@ def colorize(
             hint_channels = torch.from_numpy(hints.channels(work))[None]
         scaled = scaled.contiguous(memory_format=torch.channels_last)
         ab = model.decode(model(scaled, hint_channels), temperature)
-        ab = ab[..., : -(-work[0] // OUTPUT_STRIDE), : -(-work[1] // OUTPUT_STRIDE)]
-        ab = F.interpolate(ab, size=shape, mode="bilinear")[0] * AB_SCALE
+        # The output covers the working image padded to a multiple of 4: scale it so that its
+        # cells land where they belong on the full image, then cut the padding off.
+        covered = [
+            round(full * OUTPUT_STRIDE * n / w)
+            for full, n, w in zip(shape, ab.shape[-2:], work, strict=True)
+        ]
+        ab = F.interpolate(ab, size=covered, mode="bilinear")[0, :, : shape[0], : shape[1]]
+        ab = ab * AB_SCALE
     lab = np.empty((*shape, 3), dtype=np.float32)
     lab[..., 0] = lightness
     lab[..., 1:] = ab.permute(1, 2, 0).numpy()
+    return lab_to_srgb(lab, keep_lightness=True)
+
+
+def grey(image: np.ndarray) -> np.ndarray:
+    """The image's L with ab = 0: the baseline every colorizer must beat on colour."""
+    lab = srgb_to_lab(np.asarray(image, dtype=np.float32))
+    lab[..., 1:] = 0
     return lab_to_srgb(lab)
 
 
@@ -124,6 +140,10 @@ def _method_run(method: str):
         temperature: float = DEFAULT_TEMPERATURE,
         working_size: int = DEFAULT_WORKING_SIZE,
     ) -> np.ndarray:
+        if hints is not None and hints.count and method not in HINT_METHODS:
+            raise InvalidParameterError(
+                f"the {method} method takes no colour hints; use {' or '.join(HINT_METHODS)}"
+            )
         model = load_colorizer(MODELS[method])
         return colorize(image, model, temperature, hints, working_size)
 

@@ -111,8 +111,9 @@ class ColorBins:
     def nearest(self, ab: np.ndarray, count: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """The ``count`` nearest classes of each ab value: indices and squared distances (N, count).
 
-        Sorted nearest first.
+        Sorted nearest first; ``count`` is capped at the number of classes.
         """
+        count = min(count, self.size)
         ab = np.asarray(ab, dtype=np.float32).reshape(-1, 2)
         squared = (
             (ab * ab).sum(1, keepdims=True)

@@ -15,13 +15,14 @@ p = 1/8 (so 1 in 8 samples has none), or fixed.
 from __future__ import annotations
 
 import json
+import numbers
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from colorlab.color import parse_hex, srgb_to_lab
-from colorlab.errors import InvalidParameterError
+from colorlab.errors import InvalidColorError, InvalidParameterError
 
 AB_SCALE = 110.0
 HINT_PROBABILITY = 1 / 8  # geometric: chance of stopping before each further hint
@@ -51,7 +52,7 @@ class Hints:
 
 
 def pool(mask: np.ndarray, ab: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Shrink or enlarge hints to ``size`` = (h, w): mask by max, ab by mean over hinted pixels.
+    """Shrink hints to ``size`` = (h, w): mask by max, ab by the mean over hinted pixels.
 
     Each full-resolution pixel falls in exactly one output cell (nearest-cell assignment), so
     a hinted pixel is never lost and never mixed with unhinted ones.
@@ -100,7 +101,7 @@ def hints_from_points(points: list[dict] | str | os.PathLike, shape: tuple[int, 
     hints one pixel (pooling keeps it at any working size). Errors name the offending entry.
     """
     if isinstance(points, os.PathLike) or (
-        isinstance(points, str) and not points.lstrip().startswith("[")
+        isinstance(points, str) and not points.lstrip().startswith(("[", "{"))
     ):
         try:
             with open(points, encoding="utf-8") as file:
@@ -122,7 +123,7 @@ def hints_from_points(points: list[dict] | str | os.PathLike, shape: tuple[int, 
                 f'hint {number} must be an object with "x", "y" and "color", got {point!r}'
             )
         x, y = point["x"], point["y"]
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (x, y)):
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in (x, y)):
             raise InvalidParameterError(
                 f"hint {number}: x and y must be integers, got {x!r}, {y!r}"
             )
@@ -130,7 +131,11 @@ def hints_from_points(points: list[dict] | str | os.PathLike, shape: tuple[int, 
             raise InvalidParameterError(
                 f"hint {number} at ({x}, {y}) is outside the {width}x{height} image"
             )
-        color = parse_hex(point["color"])
+        try:
+            color = parse_hex(point["color"])
+        except InvalidColorError as exc:
+            raise InvalidColorError(f"hint {number}: {exc}") from None
+        x, y = int(x), int(y)
         hints.ab[y, x] = srgb_to_lab(color[None])[0, 1:]
         hints.mask[y, x] = True
     return hints
