@@ -10,6 +10,7 @@ from skimage.color import lab2rgb, rgb2lab
 from colorlab.color import (
     format_palette,
     in_gamut,
+    lab_to_linear,
     lab_to_srgb,
     parse_hex,
     parse_palette,
@@ -31,6 +32,36 @@ def test_srgb_lab_round_trip_is_exact_to_float32_precision(rgb):
 def test_srgb_to_lab_agrees_with_scikit_image(rgb):
     expected = rgb2lab(rgb.astype(np.float64))
     assert np.allclose(srgb_to_lab(rgb), expected, atol=2e-3)
+
+
+lab_arrays = st.integers(1, 30).flatmap(
+    lambda n: st.tuples(
+        arrays(np.float32, (n, 1), elements=st.floats(0, 100, width=32)),
+        arrays(np.float32, (n, 2), elements=st.floats(-128, 127, width=32)),
+    ).map(lambda parts: np.concatenate(parts, axis=1))
+)
+
+
+@given(lab_arrays)
+def test_keeping_lightness_brings_any_lab_colour_into_gamut_at_the_same_lightness(lab):
+    rgb = lab_to_srgb(lab, keep_lightness=True)
+    assert rgb.min() >= 0 and rgb.max() <= 1
+    assert np.allclose(srgb_to_lab(rgb)[:, 0], lab[:, 0], atol=0.01)
+
+
+@given(rgb_arrays)
+def test_keeping_lightness_leaves_in_gamut_colours_alone(rgb):
+    lab = srgb_to_lab(rgb)
+    assert np.allclose(lab_to_srgb(lab, keep_lightness=True), lab_to_srgb(lab), atol=1e-5)
+
+
+def test_keeping_lightness_desaturates_toward_grey_where_clipping_would_darken():
+    lab = np.array([[50.0, 0.0, -120.0]], dtype=np.float32)  # far outside: a saturated blue
+    assert not in_gamut(lab).any() and lab_to_linear(lab).min() < 0
+    kept, clipped = lab_to_srgb(lab, keep_lightness=True), lab_to_srgb(lab)
+    assert abs(srgb_to_lab(kept)[0, 0] - 50) < 0.01
+    assert abs(srgb_to_lab(clipped)[0, 0] - 50) > 1  # what clipping each channel does
+    assert srgb_to_lab(kept)[0, 2] < -20  # still blue
 
 
 def test_lab_to_srgb_agrees_with_scikit_image(astronaut):
