@@ -288,10 +288,15 @@ def cmd_colorize(args: argparse.Namespace) -> int:
             raise UsageError("give the temperature once: --temperature or --param temperature=")
         given["temperature"] = args.temperature
     method, params = resolve_method("colorize", args.method, given)
-    hints_file = None if args.hints is None else _existing_file(args.hints, "a JSON file")
+    hints_text = None
+    if args.hints is not None:
+        try:
+            hints_text = _existing_file(args.hints, "a JSON file").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the hints file {str(args.hints)!r}: {exc}") from None
 
     def colorize(image: np.ndarray) -> np.ndarray:
-        hints = None if hints_file is None else hints_from_points(hints_file, image.shape[:2])
+        hints = None if hints_text is None else hints_from_points(hints_text, image.shape[:2])
         return method.run(image, hints=hints, **params)
 
     return convert(args.image, args.output, colorize, desc="colorize")

@@ -1,5 +1,9 @@
-"""The app as an API: /palette and /recolor through gradio_client against a launched server."""
+"""The app as an API: /palette, /recolor and /colorize through gradio_client against a server.
 
+Also the one piece of the colorize tab that needs no browser: brush layers to colour hints.
+"""
+
+import json
 import re
 
 import numpy as np
@@ -12,6 +16,7 @@ from skimage import data
 from colorlab.color import parse_hex, srgb_to_lab
 from colorlab.metrics import delta_e_ciede2000
 from colorlab.palette import extract_palette
+from colorlab.ui.work import hints_from_layers
 from training.data import hue_shift
 
 pytestmark = pytest.mark.server
@@ -114,10 +119,10 @@ def test_palette_with_k_out_of_range_says_the_range(client, astronaut_png):
         client.predict(handle_file(astronaut_png), 11, api_name="/palette")
 
 
-def test_api_page_documents_palette_and_recolor_with_clean_signatures(client):
+def test_api_page_documents_the_endpoints_with_clean_signatures(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
 
-    assert set(endpoints) == {"/palette", "/recolor"}
+    assert set(endpoints) == {"/palette", "/recolor", "/colorize"}
     names = {
         name: [p["parameter_name"] for p in endpoint["parameters"]]
         for name, endpoint in endpoints.items()
@@ -125,4 +130,163 @@ def test_api_page_documents_palette_and_recolor_with_clean_signatures(client):
     assert names == {
         "/palette": ["image", "k"],
         "/recolor": ["image", "target_palette", "method", "k"],
+        "/colorize": ["image", "method", "temperature", "hints"],
     }
+
+
+# --- /colorize ------------------------------------------------------------------------------
+
+SKY = (420, 60)  # (x, y): open grey sky, top right of the cameraman photo
+
+
+@pytest.fixture(scope="module")
+def camera_png(tmp_path_factory) -> str:
+    """A photo taken in grey (8-bit greyscale PNG), 512 x 512."""
+    path = tmp_path_factory.mktemp("photos") / "camera.png"
+    Image.fromarray(data.camera()).save(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("photo", ["camera_png", "astronaut_png", "large_png"])
+def test_colorize_returns_a_full_size_colour_image_with_the_inputs_lightness(
+    client, photo, request
+):
+    path = request.getfixturevalue(photo)
+    original = _load(path)
+
+    result = _load(client.predict(handle_file(path), api_name="/colorize"))
+
+    assert result.shape == original.shape
+    error = np.abs(srgb_to_lab(result)[..., 0] - srgb_to_lab(original)[..., 0])
+    # 8-bit rounding moves L by about 0.2; clipping a saturated colour into sRGB, a little more.
+    assert error.mean() < 0.5
+    assert np.percentile(error, 99) < 1
+    assert np.abs(srgb_to_lab(result)[..., 1:]).mean() > 1, "the output has colour"
+
+
+def test_a_blue_hint_turns_its_region_blue(client, camera_png):
+    """A saturated blue point (a small square, as a click with a small brush leaves); the result
+    there must be clearly bluer. The sky is light, where such a blue does not exist: the hint
+    means the bluest sky there is at that lightness."""
+    x, y = SKY
+    hint = json.dumps([{"x": x, "y": y, "color": "#2040ff"}])
+
+    plain = client.predict(
+        handle_file(camera_png), "classification", None, None, api_name="/colorize"
+    )
+    hinted = client.predict(
+        handle_file(camera_png), "classification", None, hint, api_name="/colorize"
+    )
+
+    b_plain = srgb_to_lab(_load(plain)[y, x])[2]
+    b_hinted = srgb_to_lab(_load(hinted)[y, x])[2]
+    # '#2040ff' has b = -95: a hint the network follows moves b there by far more than 10.
+    assert b_hinted < b_plain - 10, (b_plain, b_hinted)
+
+
+def test_a_low_temperature_gives_more_saturated_colours(client, camera_png):
+    vivid = _load(
+        client.predict(handle_file(camera_png), "classification", 0.05, None, api_name="/colorize")
+    )
+    dull = _load(
+        client.predict(handle_file(camera_png), "classification", 1.0, None, api_name="/colorize")
+    )
+
+    chroma = [np.hypot(*srgb_to_lab(im)[..., 1:].transpose(2, 0, 1)).mean() for im in (vivid, dull)]
+    assert chroma[0] > chroma[1], "a low temperature gives more saturated colours"
+
+
+def test_colorize_with_an_unknown_method_lists_the_available_ones(client, camera_png):
+    with pytest.raises(AppError, match=r"no colorize method named 'nope'; available: classif"):
+        client.predict(handle_file(camera_png), "nope", api_name="/colorize")
+
+
+def test_colorize_with_a_hint_outside_the_image_says_where(client, camera_png):
+    hint = '[{"x": 600, "y": 10, "color": "#2040ff"}]'
+    with pytest.raises(AppError, match=r"hint 0 at \(600, 10\) is outside the 512x512 image"):
+        client.predict(handle_file(camera_png), "classification", None, hint, api_name="/colorize")
+
+
+def test_colorize_with_malformed_hints_says_so(client, camera_png):
+    with pytest.raises(AppError, match=r"hints are not valid JSON"):
+        client.predict(
+            handle_file(camera_png), "classification", None, "[{x: 1", api_name="/colorize"
+        )
+
+
+def test_colorize_hints_are_json_text_never_a_server_path(client, camera_png):
+    with pytest.raises(AppError, match=r"hints are not valid JSON"):
+        client.predict(
+            handle_file(camera_png), "classification", None, "/etc/hostname", api_name="/colorize"
+        )
+
+
+def test_a_temperature_for_a_method_without_one_is_an_error(client, camera_png):
+    with pytest.raises(AppError, match=r"method 'regression' has no parameter 'temperature'"):
+        client.predict(handle_file(camera_png), "regression", 0.5, None, api_name="/colorize")
+
+
+# --- the colorize tab's brush layers -> hints ------------------------------------------------
+
+RED = np.array([255, 0, 0, 255], np.uint8)
+
+
+def _stroke_layer(shape: tuple[int, int], rows: slice, cols: slice) -> np.ndarray:
+    """A transparent RGBA layer with an opaque red rectangle, as the editor exports it."""
+    layer = np.zeros((*shape, 4), np.uint8)
+    layer[rows, cols] = RED
+    return layer
+
+
+def test_a_red_stroke_hints_exactly_its_pixels_with_reds_chroma():
+    layer = _stroke_layer((40, 60), slice(10, 14), slice(5, 50))
+
+    hints = hints_from_layers([layer], (40, 60))
+
+    assert np.array_equal(hints.mask, layer[..., 3] > 0)
+    red_ab = srgb_to_lab(np.array([1.0, 0.0, 0.0]))[1:]
+    np.testing.assert_allclose(
+        hints.ab[hints.mask], np.broadcast_to(red_ab, (4 * 45, 2)), atol=1e-3
+    )
+    assert not hints.ab[~hints.mask].any()
+
+
+def test_an_editor_layer_at_half_size_hints_each_stroked_pixels_2x2_block():
+    layer = _stroke_layer((40, 60), slice(10, 13), slice(7, 30))
+    layer[20, 40] = RED  # a single-pixel dab
+
+    hints = hints_from_layers([layer], (80, 120))
+
+    blocks = np.repeat(np.repeat(layer[..., 3] > 0, 2, axis=0), 2, axis=1)
+    assert np.array_equal(hints.mask, blocks)
+
+
+@pytest.mark.parametrize("image_shape", [(97, 131), (123, 61)])
+def test_a_scaled_editor_layer_maps_back_by_nearest_pixel_never_blending(image_shape):
+    layer = _stroke_layer((40, 60), slice(10, 13), slice(7, 30))
+    layer[20, 40] = RED
+
+    hints = hints_from_layers([layer], image_shape)
+
+    scale = np.array(image_shape) / (40, 60)
+    ys, xs = np.nonzero(hints.mask[: round(16 * scale[0])])  # the stroke, without the dab
+    assert abs(ys.min() - 10 * scale[0]) <= 1 and abs(ys.max() + 1 - 13 * scale[0]) <= 1
+    assert abs(xs.min() - 7 * scale[1]) <= 1 and abs(xs.max() + 1 - 30 * scale[1]) <= 1
+    assert hints.mask[round(20.5 * scale[0]), round(40.5 * scale[1])], "the dab survives"
+    # Every hinted pixel has red's chroma exactly: no faded mix with the transparent black.
+    red_ab = srgb_to_lab(np.array([1.0, 0.0, 0.0]))[1:]
+    np.testing.assert_allclose(
+        hints.ab[hints.mask], np.broadcast_to(red_ab, (hints.count, 2)), atol=1e-3
+    )
+
+
+def test_later_layers_cover_earlier_ones_and_transparent_pixels_hint_nothing():
+    red = _stroke_layer((20, 20), slice(0, 10), slice(0, 20))
+    blue = np.zeros((20, 20, 4), np.uint8)
+    blue[5:15, :] = [32, 64, 255, 255]
+
+    hints = hints_from_layers([red, blue, np.zeros((20, 20, 4), np.uint8)], (20, 20))
+
+    assert hints.mask[:15].all() and not hints.mask[15:].any()
+    assert hints.ab[2, 3, 0] > 50  # red: a > 0
+    assert hints.ab[7, 3, 1] < -80  # blue where the blue layer covers the red one

@@ -418,7 +418,10 @@ def test_simulated_hints_gather_around_the_centre():
 
 # --- hints: from user points -----------------------------------------------------------------
 
-POINTS = [{"x": 2, "y": 1, "color": "#ff0000"}, {"x": 0, "y": 3, "color": "#0f0"}]
+POINTS = [
+    {"x": 2, "y": 1, "color": "#ff0000", "radius": 0},
+    {"x": 0, "y": 3, "color": "#0f0", "radius": 0},
+]
 
 
 def check_points(hints: Hints) -> None:
@@ -437,11 +440,27 @@ def test_hints_from_a_json_string():
     check_points(hints_from_points("  " + json.dumps(POINTS), (4, 5)))
 
 
-def test_hints_from_a_json_file_by_path_or_string(tmp_path):
+def test_a_string_is_json_text_never_a_file_name(tmp_path):
     path = tmp_path / "hints.json"
     path.write_text(json.dumps(POINTS))
-    check_points(hints_from_points(path, (4, 5)))
-    check_points(hints_from_points(str(path), (4, 5)))
+    with pytest.raises(InvalidParameterError, match="not valid JSON"):
+        hints_from_points(str(path), (4, 5))  # text from a web client cannot open a file
+
+
+def test_a_point_colours_a_small_square_cut_at_the_edges():
+    shape = (256, 300)  # default radius: 1/128 of the short side = 2 -> 5 x 5 squares
+    hints = hints_from_points([{"x": 100, "y": 50, "color": "#2040ff"}], shape)
+    assert hints.count == 25 and hints.mask[48:53, 98:103].all()
+    corner = hints_from_points([{"x": 0, "y": 255, "color": "#2040ff"}], shape)
+    assert corner.count == 9 and corner.mask[253:, :3].all()  # 3 x 3 left of the square
+    wide = hints_from_points([{"x": 100, "y": 50, "color": "#2040ff", "radius": 4}], shape)
+    assert wide.count == 81
+
+
+def test_later_points_cover_earlier_ones():
+    points = [{"x": 1, "y": 1, "color": "#ff0000"}, {"x": 2, "y": 1, "color": "#0000ff"}]
+    hints = hints_from_points(points, (4, 5))  # radius 1: the squares overlap
+    np.testing.assert_allclose(hints.ab[1, 1], srgb_to_lab(parse_hex("#0000ff"))[1:], atol=1e-4)
 
 
 def test_no_points_give_no_hints():
@@ -462,6 +481,8 @@ def test_no_points_give_no_hints():
         ([POINTS[0], {"x": 5, "y": 0, "color": "#fff"}], r"hint 1 at \(5, 0\) is outside the 5x4"),
         ([{"x": 0, "y": -1, "color": "#fff"}], r"hint 0 at \(0, -1\) is outside"),
         ("[1, 2", "not valid JSON"),
+        ([{"x": 1, "y": 1, "color": "#fff", "radius": -1}], "hint 0: radius must be"),
+        ([{"x": 1, "y": 1, "color": "#fff", "radius": 1.5}], "hint 0: radius must be"),
     ],
 )
 def test_bad_points_are_errors_that_name_the_problem(points, message):
@@ -474,17 +495,6 @@ def test_a_bad_hint_colour_is_a_colour_error_naming_the_hint():
     with pytest.raises(InvalidColorError, match="#zz0000") as error:
         hints_from_points(points, (4, 5))
     assert "hint 1" in str(error.value)  # the docstring: errors name the offending entry
-
-
-def test_an_unreadable_or_invalid_hints_file_is_an_error(tmp_path):
-    with pytest.raises(InvalidParameterError, match="cannot read hints file"):
-        hints_from_points(tmp_path / "missing.json", (4, 5))
-    with pytest.raises(InvalidParameterError, match="cannot read hints file"):
-        hints_from_points(str(tmp_path), (4, 5))  # a folder
-    bad = tmp_path / "bad.json"
-    bad.write_text("[{'x': 1}]")
-    with pytest.raises(InvalidParameterError, match="not valid JSON"):
-        hints_from_points(bad, (4, 5))
 
 
 # --- the networks ----------------------------------------------------------------------------

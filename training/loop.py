@@ -150,6 +150,7 @@ class Run:
         launcher = f"torchrun --nproc_per_node={self.world} -m" if self.distributed else "python -m"
         arguments = shlex.join(sys.argv[1:] if argv is None else argv)
         self.command = f"{launcher} training.{script} {arguments}".strip()
+        self.commands = [self.command]  # with --resume: every command of the run, in order
         self.start_step, self.best, self.log, self._minutes_before = 0, math.inf, [], 0.0
         self._started = time.time()
         if self.master and not args.resume:
@@ -222,6 +223,7 @@ class Run:
         restore_state(load_file(self.state_dir / "state.safetensors"), meta, modules, optimizers)
         self.start_step, self.best = meta["step"], meta["best"]
         self._minutes_before = meta["minutes"]
+        self.commands = [*meta.get("commands", []), self.command]
         log_path = self.state_dir / "train_log.jsonl"
         lines = log_path.read_text().splitlines() if log_path.exists() else []
         self.log = [r for r in map(json.loads, lines) if r["step"] <= self.start_step]
@@ -232,7 +234,7 @@ class Run:
         tensors, meta = flatten_state(modules, optimizers)
         save_file(tensors, self.state_dir / "state.safetensors")
         meta.update(step=step, best=self.best, config=config, args=vars(self.args))
-        meta.update(minutes=self.minutes(), **extra)
+        meta.update(minutes=self.minutes(), commands=self.commands, **extra)
         (self.state_dir / "state.json").write_text(json.dumps(meta, indent=1))
 
     def write_extras(self, directory: Path, curve_title: str, val_key: str) -> None:

@@ -172,7 +172,9 @@ Use it with ColorLab: `python -m colorlab colorize IMAGE -o OUT --method {info["
   decay to {a["min_lr_ratio"]} x lr, batch {a["batch_size"]} x {info["world_size"]} process(es),
   {a["precision"]}, seed {a["seed"]}.
 - This checkpoint: step {info["step"]}, {info["minutes"]:.1f} min on {os.cpu_count()} CPU cores.
-- Command: `{info["command"]}`
+- Command{"s, in order (resumed)" if len(info["commands"]) > 1 else ""}: {
+        ", then ".join(f"`{c}`" for c in info["commands"])
+    }
 
 ## Validation during training ({a["crop"]} px centre crops, no hints)
 validation loss {m["val_loss"]:.4f}, PSNR {m["val_psnr"]:.2f} dB (T = 0.38 where it applies).
@@ -250,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
             params=params,
             step=step,
             world_size=run.world,
-            command=run.command,
+            commands=run.commands,
             minutes=run.minutes(),
             train_images=len(train_images),
             val_images=len(val_images),
@@ -258,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
             method={v: k for k, v in MODELS.items()}.get(out.name, args.kind),
         )
         record = {"trained_steps": step, "train_minutes": round(run.minutes(), 1)}
-        record["train_command"] = run.command
+        record["train_command"] = " && ".join(run.commands)
         save_checkpoint(out, model.state_dict(), {**config, **record, **metrics}, model_card(info))
         run.write_extras(out, f"{args.kind} colorizer: loss", "val_loss")
 

@@ -108,7 +108,7 @@ def colorize(
             scaled = resize(scaled, work)
         hint_channels = None
         if model.hints:
-            hints = hints if hints is not None else Hints.empty(shape)
+            hints = hints.fitted_to(lightness) if has_hints else Hints.empty(shape)
             hint_channels = torch.from_numpy(hints.channels(work))[None]
         scaled = scaled.contiguous(memory_format=torch.channels_last)
         ab = model.decode(model(scaled, hint_channels), temperature)

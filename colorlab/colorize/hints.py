@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import json
 import numbers
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from colorlab.color import parse_hex, srgb_to_lab
+from colorlab.color import lab_to_srgb, parse_hex, srgb_to_lab
 from colorlab.errors import InvalidColorError, InvalidParameterError
 
 AB_SCALE = 110.0
@@ -39,6 +38,20 @@ class Hints:
     @classmethod
     def empty(cls, shape: tuple[int, int]) -> Hints:
         return cls(np.zeros((*shape, 2), np.float32), np.zeros(shape, bool))
+
+    def fitted_to(self, lightness: np.ndarray) -> Hints:
+        """These hints with each colour made displayable at its pixel's lightness (H, W).
+
+        A user who paints a light sky with a saturated blue means the bluest sky that exists
+        at that lightness; the raw ab would be out of gamut there, which the network never saw
+        in training (its hints are real colours) and follows badly. Chroma is reduced at
+        constant lightness (:func:`colorlab.color.desaturate_to_gamut`), hue nearly kept.
+        """
+        ys, xs = np.nonzero(self.mask)
+        lab = np.concatenate([lightness[ys, xs, None], self.ab[ys, xs]], axis=1)
+        ab = self.ab.copy()
+        ab[ys, xs] = srgb_to_lab(lab_to_srgb(lab, keep_lightness=True))[:, 1:]
+        return Hints(ab, self.mask)
 
     @property
     def count(self) -> int:
@@ -94,20 +107,25 @@ def simulate_hints(ab: np.ndarray, rng: np.random.Generator, count: int | None =
     return hints
 
 
-def hints_from_points(points: list[dict] | str | os.PathLike, shape: tuple[int, int]) -> Hints:
+def point_radius(shape: tuple[int, int]) -> int:
+    """Default half-side of a point hint's square: 1/128 of the image's short side, at least 1.
+
+    The network learned from hint patches of 1 to 9 pixels on 128-pixel crops and all but
+    ignores a single hinted pixel; a square of side 2r + 1 = about 1/64 of the image is a
+    patch it has seen (a click with a small brush).
+    """
+    return max(1, round(min(shape) / 128))
+
+
+def hints_from_points(points: list[dict] | str, shape: tuple[int, int]) -> Hints:
     """Hints from ``[{"x": int, "y": int, "color": "#rrggbb"}, ...]`` (image pixel coordinates).
 
-    ``points`` is the list itself, a JSON string of it, or a path to a JSON file. Each point
-    hints one pixel (pooling keeps it at any working size). Errors name the offending entry.
+    Each point colours the square of half-side ``"radius"`` (optional, pixels; default
+    :func:`point_radius`) centred on it, cut at the image's edges; later points cover earlier
+    ones. ``points`` is the list itself or its JSON text (never a file name: callers that take
+    files, like the CLI, read them, so text from a web client can never open a server file).
+    Errors name the offending entry.
     """
-    if isinstance(points, os.PathLike) or (
-        isinstance(points, str) and not points.lstrip().startswith(("[", "{"))
-    ):
-        try:
-            with open(points, encoding="utf-8") as file:
-                points = file.read()
-        except OSError as exc:
-            raise InvalidParameterError(f"cannot read hints file {str(points)!r}: {exc}") from exc
     if isinstance(points, str):
         try:
             points = json.loads(points)
@@ -135,7 +153,15 @@ def hints_from_points(points: list[dict] | str | os.PathLike, shape: tuple[int, 
             color = parse_hex(point["color"])
         except InvalidColorError as exc:
             raise InvalidColorError(f"hint {number}: {exc}") from None
-        x, y = int(x), int(y)
-        hints.ab[y, x] = srgb_to_lab(color[None])[0, 1:]
-        hints.mask[y, x] = True
+        radius = point.get("radius", point_radius(shape))
+        if not isinstance(radius, numbers.Integral) or isinstance(radius, bool) or radius < 0:
+            raise InvalidParameterError(
+                f"hint {number}: radius must be a whole number of pixels >= 0, got {radius!r}"
+            )
+        square = (
+            slice(max(0, y - radius), y + radius + 1),
+            slice(max(0, x - radius), x + radius + 1),
+        )
+        hints.ab[square] = srgb_to_lab(color[None])[0, 1:]
+        hints.mask[square] = True
     return hints

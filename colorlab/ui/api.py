@@ -1,4 +1,4 @@
-"""The app's scripting API: ``/palette`` and ``/recolor``, callable with ``gradio_client``.
+"""The app's scripting API: ``/palette``, ``/recolor`` and ``/colorize``, for ``gradio_client``.
 
 >>> from gradio_client import Client, handle_file
 >>> client = Client("http://127.0.0.1:7860/")
@@ -7,10 +7,14 @@
 >>> client.predict(handle_file("photo.jpg"), "#203040, #c05030", "chang", None,
 ...                api_name="/recolor")
 '/tmp/.../photo-recolored.png'
+>>> client.predict(handle_file("grey.png"), "classification", None,
+...                '[{"x": 120, "y": 40, "color": "#2040ff"}]', api_name="/colorize")
+'/tmp/.../grey-colorized.png'
 
 They are plain typed functions registered with ``gr.api``, so their signatures are exactly the
 ones above and no UI component leaks into them. Errors a user can fix (bad hex, unknown method,
-k out of range, unreadable image) arrive as ``gradio_client.exceptions.AppError`` with our message.
+k out of range, bad hints, unreadable image, a model whose weights are missing) arrive as
+``gradio_client.exceptions.AppError`` with our message.
 """
 
 import functools
@@ -21,6 +25,7 @@ import gradio as gr
 from gradio import FileData
 
 from colorlab.color import parse_palette
+from colorlab.colorize.hints import hints_from_points
 from colorlab.errors import ColorLabError, InvalidParameterError
 from colorlab.palette import retarget
 from colorlab.ui import work
@@ -79,7 +84,36 @@ def recolor(
     return FileData(path=work.full_resolution_png(key, target, method, max(k, 2)))
 
 
+@shown_to_user
+def colorize(
+    image: FileData,
+    method: str = "classification",
+    temperature: float | None = None,
+    hints: str | None = None,
+) -> FileData:
+    """The image colorized from its lightness at its full resolution, as a PNG file.
+
+    ``method``: a colorize method of the registry (``python -m colorlab methods``).
+    ``temperature``: the annealed-mean temperature of methods that have one (low = vivid,
+    1 = dull); None is the method's default. ``hints``: colours the result should take at given
+    pixels, the JSON list ``[{"x": 120, "y": 40, "color": "#2040ff"}, ...]`` in image pixel
+    coordinates (x to the right, y down), for methods that take hints.
+    """
+    key = work.image_key(_path(image))
+    full = work.full_image(key)
+    given = hints_from_points(hints, full.shape[:2]) if hints else None
+    return FileData(
+        path=work.result_png(
+            key,
+            "colorized",
+            ("colorize-api", method, temperature, hints),
+            lambda: work.colorize(full, method, temperature, given),
+        )
+    )
+
+
 def add_api_endpoints() -> None:
-    """Register ``/palette`` and ``/recolor`` on the Blocks being built."""
+    """Register ``/palette``, ``/recolor`` and ``/colorize`` on the Blocks being built."""
     gr.api(palette, api_name="palette")
     gr.api(recolor, api_name="recolor")
+    gr.api(colorize, api_name="colorize")

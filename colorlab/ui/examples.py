@@ -1,26 +1,40 @@
-"""Example photos for the app: scikit-image's bundled colour photographs, written once as PNG."""
+"""Example photos for the app: scikit-image's bundled photographs, written once as PNG."""
 
 import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 EXAMPLE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+# Two photos that were taken in grey, and three colour ones shown in grey: their true colours
+# are known, so a colorization of them can be judged.
+GREY_PHOTOS = ("camera", "moon", "astronaut", "coffee", "chelsea")
 _FOLDER = Path(tempfile.gettempdir()) / "colorlab-examples"
 
 
 def example_paths() -> list[str]:
-    """Paths of the example PNGs, written on first use (scikit-image ships them as arrays)."""
+    """Paths of the colour example PNGs, written on first use (scikit-image ships arrays)."""
+    return [_written(name, "", lambda photo: photo[..., :3]) for name in EXAMPLE_PHOTOS]
+
+
+def grey_example_paths() -> list[str]:
+    """Paths of the grey example PNGs (8-bit greyscale files), written on first use."""
+    return [_written(name, "-grey", _grey) for name in GREY_PHOTOS]
+
+
+def _grey(photo: np.ndarray) -> np.ndarray:
+    return photo if photo.ndim == 2 else np.asarray(Image.fromarray(photo[..., :3]).convert("L"))
+
+
+def _written(name: str, suffix: str, convert) -> str:
     from skimage import data
 
     _FOLDER.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name in EXAMPLE_PHOTOS:
-        path = _FOLDER / f"{name}.png"
-        if not path.exists():  # write then rename, so a parallel app never reads half a file
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            Image.fromarray(getattr(data, name)()[..., :3]).save(partial, format="PNG")
-            partial.replace(path)
-        paths.append(str(path))
-    return paths
+    path = _FOLDER / f"{name}{suffix}.png"
+    if not path.exists():  # write then rename, so a parallel app never reads half a file
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        Image.fromarray(convert(getattr(data, name)())).save(partial, format="PNG")
+        partial.replace(path)
+    return str(path)

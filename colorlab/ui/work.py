@@ -1,4 +1,4 @@
-"""Per-image work the app does once and reuses: loading, palettes and prepared recolorers.
+"""Per-image work the app does once and reuses: loading, palettes, recolorers, colorizations.
 
 An image is identified by its file path plus modification time: Gradio stores every upload under
 a directory named by its content hash, so the key changes exactly when the content does. The
@@ -11,14 +11,17 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from colorlab.color import format_palette, parse_palette
+from colorlab.color import format_palette, parse_palette, srgb_to_lab
+from colorlab.colorize import grey
+from colorlab.colorize.hints import Hints
 from colorlab.errors import InvalidParameterError
 from colorlab.imageio import load_image, save_image, to_pil
 from colorlab.methods import get_method
@@ -27,6 +30,8 @@ from colorlab.palette import Palette, extract_palette
 PREVIEW_MAX_SIDE = 1024
 KEEP_FILES = 16  # full-resolution results kept on disk
 _OUTPUT_DIR = Path(tempfile.gettempdir()) / "colorlab-app"
+# Results are named per app process too: one started with new weights never serves old files.
+_RUN = f"{os.getpid()}-{time.time_ns()}"
 
 ImageKey = tuple[str, int]  # (path, mtime in ns)
 
@@ -98,17 +103,104 @@ def _recolored(key: ImageKey, target_hex: str, method: str, k: int, preview: boo
 
 
 def full_resolution_png(key: ImageKey, target: np.ndarray, method: str, k: int) -> str:
-    """A PNG of the recolored image at its original size; repeated requests reuse the file.
-
-    Files live in one folder per result (so the download keeps a readable name), and only the
-    newest ``KEEP_FILES`` are kept: a full-resolution PNG can take tens of megabytes and one is
-    written after every palette edit. A pruned result is simply rendered again.
-    """
+    """A PNG of the recolored image at its original size; repeated requests reuse the file."""
     target_hex = format_palette(target)
-    digest = hashlib.sha256(repr((key, target_hex, method, int(k))).encode()).hexdigest()[:16]
-    path = _OUTPUT_DIR / digest / f"{Path(key[0]).stem or 'image'}-recolored.png"
+    return result_png(
+        key,
+        "recolored",
+        ("recolor", target_hex, method, int(k)),
+        lambda: _recolored(key, target_hex, method, int(k), preview=False),
+    )
+
+
+def grey_image(key: ImageKey, preview: bool) -> np.ndarray:
+    """The image's Lab L as a grey image: what a colorizer sees, and the "before" of the tab."""
+    return _grey(key, preview and _needs_preview(key))
+
+
+@lru_cache(maxsize=4)
+def _grey(key: ImageKey, preview: bool) -> np.ndarray:
+    return grey(working_image(key, preview))
+
+
+def hints_from_layers(layers: Sequence[np.ndarray], shape: tuple[int, int]) -> Hints:
+    """Colour hints at ``shape`` = (H, W) from brush layers, (h, w, 4) uint8 RGBA each.
+
+    A pixel is hinted where a layer's alpha is above zero, with the Lab ab of that layer's RGB
+    there; later layers cover earlier ones. The editor's canvas may be a scaled copy of the
+    image, so each image pixel takes the nearest layer pixel: interpolation would blur the mask
+    and mix stroke colours with the transparent black around them.
+    """
+    hints = Hints.empty(shape)
+    for layer in layers:
+        if layer.shape[:2] != shape:
+            scaled = Image.fromarray(layer).resize(shape[::-1], Image.Resampling.NEAREST)
+            layer = np.asarray(scaled)
+        stroked = layer[..., 3] > 0
+        hints.mask[stroked] = True
+        hints.ab[stroked] = srgb_to_lab(layer[stroked, :3] / np.float32(255))[:, 1:]
+    return hints
+
+
+def colorize(
+    image: np.ndarray, method: str, temperature: float | None, hints: Hints | None
+) -> np.ndarray:
+    """``image`` colorized by a method of the registry; ``temperature`` None is its default.
+
+    A temperature for a method that has none is an error rather than silently ignored, and
+    empty hints count as none, so a method without hint input runs until a stroke is drawn.
+    """
+    chosen = get_method("colorize", method)
+    params = chosen.resolve_params(**({} if temperature is None else {"temperature": temperature}))
+    return chosen.run(image, hints=hints if hints is not None and hints.count else None, **params)
+
+
+def colorized(
+    key: ImageKey,
+    method: str,
+    temperature: float | None,
+    layers: tuple[str, ...],
+    *,
+    preview: bool,
+) -> np.ndarray:
+    """The image colorized with the hints brushed on the editor layers (PNG files) given."""
+    return _colorized(key, method, temperature, layers, preview and _needs_preview(key))
+
+
+@lru_cache(maxsize=2)
+def _colorized(
+    key: ImageKey, method: str, temperature: float | None, layers: tuple[str, ...], preview: bool
+) -> np.ndarray:
+    # Remembers the last results: for a small image the preview is the download, computed once.
+    image = working_image(key, preview)
+    drawn = [np.asarray(Image.open(path).convert("RGBA")) for path in layers]
+    return colorize(image, method, temperature, hints_from_layers(drawn, image.shape[:2]))
+
+
+def colorized_png(
+    key: ImageKey, method: str, temperature: float | None, layers: tuple[str, ...]
+) -> str:
+    """A PNG of :func:`colorized` at the image's original size; repeated requests reuse it."""
+    return result_png(
+        key,
+        "colorized",
+        ("colorize", method, temperature, layers),
+        lambda: colorized(key, method, temperature, layers, preview=False),
+    )
+
+
+def result_png(key: ImageKey, suffix: str, spec: tuple, render: Callable[[], np.ndarray]) -> str:
+    """A PNG of ``render()``, written once per image and ``spec`` (what determines the result).
+
+    Files live in one folder per result (so the download keeps a readable name, the photo's
+    name plus ``suffix``), and only the newest ``KEEP_FILES`` are kept: a full-resolution PNG can
+    take tens of megabytes and one is written after every edit. A pruned result is simply
+    rendered again.
+    """
+    digest = hashlib.sha256(repr((_RUN, key, spec)).encode()).hexdigest()[:16]
+    path = _OUTPUT_DIR / digest / f"{Path(key[0]).stem or 'image'}-{suffix}.png"
     if not path.exists():
-        image = _recolored(key, target_hex, method, int(k), preview=False)
+        image = render()
         path.parent.mkdir(parents=True, exist_ok=True)
         save_image(image, path, fast=True)  # atomic: no reader ever sees half a file
         _prune()

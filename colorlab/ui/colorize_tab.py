@@ -1,0 +1,196 @@
+"""The "Colorize" tab: a photo shown in grey, colour hints brushed over it, and the result.
+
+Any photo works: a colour one is colorized from its lightness alone, which is why the editor
+shows it in grey. The editor's brush layer is the hints (see :func:`work.hints_from_layers`).
+Every new result comes from :func:`render`: called by :func:`load` for a new photo or cleared
+hints, and fired by the editor's ``change`` (a stroke ends), the model dropdown and the
+temperature slider's release; it skips a request equal to the one already shown. The download
+follows the shown result through the state's own ``change``, as in the recoloring tab.
+"""
+
+import gradio as gr
+
+from colorlab.imageio import to_uint8
+from colorlab.methods import get_method, list_methods
+from colorlab.ui import work
+from colorlab.ui.examples import grey_example_paths
+from colorlab.ui.recolor_tab import warned
+
+DEFAULT_METHOD = "classification"
+TEMPERATURE_RANGE = (0.05, 1.0)  # below 0.05 the annealed mean is the mode: no visible change
+# Brush swatches in colours photos have (a hint sets chroma only; the photo keeps its lightness,
+# and a hint is made displayable at its pixel's lightness). The colour picker offers any colour.
+HINT_COLORS = ["#3a6fc0", "#d03a2a", "#e8902a", "#e8c547", "#4a8f3c", "#8b5a3c", "#7a4fa0"]
+_UI = {"api_visibility": "undocumented"}  # the clean /colorize endpoint is in colorlab.ui.api
+
+
+def _temperature_param(method_name: str):
+    """The method's temperature parameter, or None for methods that have none."""
+    params = get_method("colorize", method_name).params
+    return next((p for p in params if p.name == "temperature"), None)
+
+
+def load(photo, method_name, temperature, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
+    """Put the photo, in grey, into the editor with no hints, and show it colorized.
+
+    Returns the photo's path as uploaded (the source every later event works from), the
+    editor's value and :func:`render`'s outputs: Gradio's editor fires no ``change`` for a value
+    set by the server, so this renders too.
+    """
+    if photo is None:
+        return None, None, *render(None, None, method_name, temperature, {})
+    path = photo["path"] if isinstance(photo, dict) else photo
+    grey = to_uint8(work.grey_image(work.image_key(path), preview=True))
+    empty = {"background": grey, "layers": [], "composite": grey}
+    return path, empty, *render(path, empty, method_name, temperature, {}, progress)
+
+
+def render(source, editor, method_name, temperature, shown, progress=gr.Progress()):  # noqa: B008
+    """Show the photo colorized with the hints on the editor, unless that is already shown.
+
+    Returns the comparison, the new ``shown`` and the download button, disabled until
+    :func:`download` has the matching full-resolution file.
+    """
+    if source is None or editor is None:
+        return None, {}, gr.DownloadButton(value=None, interactive=False)
+    wanted = {
+        "image": source,
+        "method": method_name,
+        "temperature": temperature if _temperature_param(method_name) else None,
+        "layers": list(editor["layers"]),
+    }
+    if wanted == shown:
+        return (gr.skip(),) * 3
+    key = work.image_key(source)
+    progress(0.1, desc="Colorizing")
+    after = work.colorized(
+        key, method_name, wanted["temperature"], tuple(wanted["layers"]), preview=True
+    )
+    before = to_uint8(work.grey_image(key, preview=True))
+    return (before, to_uint8(after)), wanted, gr.DownloadButton(interactive=False)
+
+
+def download(shown):
+    """Point the download button at a full-resolution PNG of what the result shows."""
+    if not shown:
+        return gr.DownloadButton(value=None, interactive=False)
+    key = work.image_key(shown["image"])
+    path = work.colorized_png(key, shown["method"], shown["temperature"], tuple(shown["layers"]))
+    return gr.DownloadButton(value=path, interactive=True)
+
+
+def describe(method_name):
+    """The method's summary, and the temperature slider only for methods that have one."""
+    return (
+        gr.Dropdown(info=get_method("colorize", method_name).summary),
+        gr.Slider(visible=_temperature_param(method_name) is not None),
+    )
+
+
+def build_colorize_tab() -> None:
+    """Build the tab's components and wire their events (inside an open ``gr.Blocks``)."""
+    methods = list_methods("colorize")
+    temperature_param = _temperature_param(DEFAULT_METHOD)
+    with gr.Row(equal_height=False):
+        photo = gr.Image(
+            label="Photo (grey or colour: only its lightness is used)",
+            type="filepath",
+            sources=["upload", "clipboard"],
+            height=220,
+            scale=1,
+            elem_id="colorize-photo",
+        )
+        with gr.Column(scale=2):
+            gr.Examples(
+                grey_example_paths(),
+                inputs=photo,
+                label="Or try one of these",
+                elem_id="colorize-examples",
+            )
+            with gr.Row():
+                method = gr.Dropdown(
+                    [(m.title, m.name) for m in methods],
+                    value=DEFAULT_METHOD,
+                    label="Model",
+                    info=get_method("colorize", DEFAULT_METHOD).summary,
+                    elem_id="colorize-method",
+                )
+                temperature = gr.Slider(
+                    *TEMPERATURE_RANGE,
+                    value=temperature_param.default,
+                    step=0.01,
+                    label="Temperature",
+                    info="Low: vivid, the most likely colour. 1: the mean colour, dull but safe.",
+                    elem_id="colorize-temperature",
+                )
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1):
+            editor = gr.ImageEditor(
+                label="Colour hints: paint over the photo where you know the colour",
+                type="filepath",
+                format="png",  # lossless: the stroke colours are the hints
+                sources=[],
+                transforms=[],
+                layers=False,
+                brush=gr.Brush(colors=HINT_COLORS, color_mode="defaults"),
+                height=520,
+                elem_id="hint-editor",
+            )
+            clear = gr.Button("Clear hints", size="sm", elem_id="clear-hints")
+        with gr.Column(scale=1):
+            slider = gr.ImageSlider(
+                label="Grey / colorized",
+                format="jpeg",
+                max_height=520,
+                elem_id="colorize-result",
+            )
+            download_button = gr.DownloadButton(
+                "Download full resolution (PNG)",
+                variant="primary",
+                interactive=False,
+                elem_id="colorize-download",
+            )
+            gr.Markdown(
+                f"The comparison shows a copy at most {work.PREVIEW_MAX_SIDE} px on a side; "
+                "the download has the photo's original size.",
+                elem_classes=["note"],
+            )
+    # The photo as uploaded: the image input re-encodes its own copy (a JPEG loses quality).
+    source = gr.State(None)
+    shown = gr.State({})  # what the result shows: image, method, temperature and hint layers
+    view = [slider, shown, download_button]
+
+    # Raw payload (no preprocessing): our loader, not Gradio's PIL check, reports a bad upload.
+    load_inputs, load_outputs = [photo, method, temperature], [source, editor, *view]
+    photo.change(
+        warned(load),
+        load_inputs,
+        load_outputs,
+        api_name="colorize_load",
+        preprocess=False,
+        **_UI,
+    )
+    clear.click(
+        warned(load), [source, method, temperature], load_outputs, api_name="clear_hints", **_UI
+    )
+    gr.on(
+        [editor.change, method.change, temperature.release],
+        warned(render),
+        [source, editor, method, temperature, shown],
+        view,
+        api_name="colorize_edit",
+        trigger_mode="always_last",
+        show_progress="minimal",
+        **_UI,
+    )
+    method.change(
+        warned(describe), method, [method, temperature], api_name="describe_colorizer", **_UI
+    )
+    shown.change(
+        warned(download),
+        shown,
+        download_button,
+        api_name="colorize_download",
+        show_progress="hidden",
+        **_UI,
+    )
