@@ -72,6 +72,16 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     return lab
 
 
+def srgb_to_lightness(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB L of sRGB colours (..., 3) -> (...), float32; a third of :func:`srgb_to_lab`'s work.
+
+    L depends on luminance Y alone, one row of the XYZ matrix.
+    """
+    y = srgb_to_linear(_as_colors(rgb, "rgb")) @ _RGB_TO_XYZN[1]
+    f = np.where(y > _EPS, np.cbrt(y), y * np.float32(_KAPPA) + np.float32(4 / 29))
+    return (116 * f - 16).astype(np.float32)
+
+
 def lab_to_linear(lab: np.ndarray) -> np.ndarray:
     """CIELAB -> linear sRGB, unclipped: components outside [0, 1] mean out of gamut."""
     lab = _as_colors(lab, "lab")

@@ -15,6 +15,7 @@ from colorlab.color import (
     parse_hex,
     parse_palette,
     srgb_to_lab,
+    srgb_to_lightness,
     to_hex,
 )
 from colorlab.errors import InvalidColorError
@@ -26,6 +27,11 @@ rgb_arrays = arrays(np.float32, st.tuples(st.integers(1, 20), st.just(3)), eleme
 @given(rgb_arrays)
 def test_srgb_lab_round_trip_is_exact_to_float32_precision(rgb):
     assert np.allclose(lab_to_srgb(srgb_to_lab(rgb)), rgb, atol=2e-4)
+
+
+@given(rgb_arrays)
+def test_lightness_alone_is_labs_first_channel(rgb):
+    np.testing.assert_allclose(srgb_to_lightness(rgb), srgb_to_lab(rgb)[:, 0], atol=1e-4)
 
 
 @given(rgb_arrays)

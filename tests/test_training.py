@@ -357,3 +357,27 @@ def test_two_process_colorizer_run_ends_with_identical_weights(photos, tmp_path)
     assert hashes[0] == hashes[1]
     assert (tmp_path / "out" / "model.safetensors").is_file()
     assert "2 process(es)" in run.stdout
+
+
+# --- the colorization evaluation -------------------------------------------------------------
+
+
+def test_colorize_evaluation_scores_the_truth_perfectly_and_grey_as_colourless(astronaut):
+    from training.evaluate import colorize_table, evaluate_colorize
+
+    images = [astronaut[::8, ::8], astronaut[100:164, 200:296]]
+    methods = {
+        "truth": lambda image, rng: image,
+        "grey": lambda image, rng: lab_to_srgb(srgb_to_lab(image) * [1, 0, 0]),
+    }
+    uniform = lambda ab: np.ones(ab.shape[:2])  # noqa: E731
+
+    results = evaluate_colorize(images, methods, uniform)
+
+    truth, grey = results["truth"], results["grey"]
+    assert truth["auc"] == pytest.approx(1) and truth["auc_rebal"] == pytest.approx(1)
+    assert truth["de2000"] < 0.01 and truth["dcf"] == pytest.approx(0)
+    assert grey["cf"] == pytest.approx(0, abs=0.5) and grey["auc"] < 1 and grey["psnr"] < 40
+    assert results["ground truth"]["cf"] == pytest.approx(grey["dcf"], abs=0.5)
+    table = colorize_table(results, len(images), 64, ["photos"])
+    assert "| grey |" in table and "| ground truth |" in table

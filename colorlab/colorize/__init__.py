@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from colorlab.color import lab_to_srgb, srgb_to_lab
+from colorlab.color import lab_to_srgb, srgb_to_lab, srgb_to_lightness
 from colorlab.colorize.bins import DEFAULT_TEMPERATURE
 from colorlab.colorize.hints import Hints, hints_from_points
 from colorlab.colorize.models import AB_SCALE, OUTPUT_STRIDE, ColorizerNet
@@ -100,7 +100,7 @@ def colorize(
             f"this {model.kind} model takes no colour hints; use one that does "
             f"({', '.join(HINT_METHODS)})"
         )
-    lightness = srgb_to_lab(image)[..., 0]
+    lightness = srgb_to_lightness(image)
     work = working_shape(shape, working_size)
     with torch.inference_mode():
         scaled = torch.from_numpy(lightness)[None, None] / 50 - 1
