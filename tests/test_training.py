@@ -148,10 +148,12 @@ def test_tiny_run_writes_a_loadable_checkpoint_and_resumes(photos, tmp_path, ast
         assert torch.equal(adversarial[key.removeprefix("model/")], value), key
 
 
-def test_two_process_ddp_run_ends_with_identical_weights(photos, tmp_path):
+@pytest.mark.parametrize("script", ["train_palettenet", "train_colorizer"])
+def test_two_process_ddp_run_ends_with_identical_weights(photos, tmp_path, script):
     state = tmp_path / "state"
+    tiny = {"train_palettenet": TINY_RUN, "train_colorizer": COLORIZER_RUN}[script]
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    command += ["--nproc_per_node=2", "-m", "training.train_palettenet", *TINY_RUN]
+    command += ["--nproc_per_node=2", "-m", f"training.{script}", *tiny]
     command += ["--data", str(photos), "--out", str(tmp_path / "out"), "--state-dir", str(state)]
     command += ["--steps", "4", "--eval-every", "4", "--write-rank-hashes"]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
@@ -342,21 +344,6 @@ def test_fine_tuning_needs_a_checkpoint_of_the_same_kind(photos, tmp_path):
     assert "fine-tuned" in (tuned / "README.md").read_text()
     with pytest.raises(SystemExit, match="is a classification model, not regression"):
         train_colorizer.main([*common, "--init", str(out), "--kind", "regression", "--steps", "2"])
-
-
-def test_two_process_colorizer_run_ends_with_identical_weights(photos, tmp_path):
-    state = tmp_path / "state"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    command += ["--nproc_per_node=2", "-m", "training.train_colorizer", *COLORIZER_RUN]
-    command += ["--data", str(photos), "--out", str(tmp_path / "out"), "--state-dir", str(state)]
-    command += ["--steps", "4", "--eval-every", "4", "--write-rank-hashes"]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    run = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
-    assert run.returncode == 0, run.stderr[-3000:]
-    hashes = [(state / f"rank{rank}.sha256").read_text() for rank in (0, 1)]
-    assert hashes[0] == hashes[1]
-    assert (tmp_path / "out" / "model.safetensors").is_file()
-    assert "2 process(es)" in run.stdout
 
 
 # --- the colorization evaluation -------------------------------------------------------------

@@ -31,6 +31,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from tqdm import tqdm
 
 from colorlab.hub import push_to_hub
 
@@ -202,6 +203,11 @@ class Run:
         torch.manual_seed(self.args.seed * 1000 + self.rank + 1 + self.start_step)
 
     # log and state
+    def say(self, message: str) -> None:
+        """Print on rank 0 only, without breaking the progress bar."""
+        if self.master:
+            tqdm.write(message)
+
     def write_log(self, record: dict) -> None:
         self.log.append(record)
         with open(self.state_dir / "train_log.jsonl", "a") as file:

@@ -321,8 +321,7 @@ def main(argv: list[str] | None = None) -> None:
                 publish(done, metrics)
             run.save_state(done, config, modules, optimizers)
         if stop:
-            if master:
-                tqdm.write(f"time budget of {args.max_minutes} min reached at step {done}")
+            run.say(f"time budget of {args.max_minutes} min reached at step {done}")
             break
     progress.close()
     run.finish(model)

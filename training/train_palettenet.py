@@ -298,8 +298,7 @@ def main(argv: list[str] | None = None) -> None:
                 decoder_optimizer=bool(stage),  # stage 2 replaced the optimizer
             )
         if stop:
-            if master:
-                tqdm.write(f"time budget of {args.max_minutes} min reached at step {done}")
+            run.say(f"time budget of {args.max_minutes} min reached at step {done}")
             break
     progress.close()
     run.finish(model)
