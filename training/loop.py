@@ -208,6 +208,16 @@ class Run:
         if self.master:
             tqdm.write(message)
 
+    def log_training(self, step: int, losses: list[float], lr: float, progress) -> None:
+        """Log the mean training loss since the last record; show it on the progress bar."""
+        loss = float(np.mean(losses))
+        self.write_log({"step": step, "train_loss": loss, "lr": lr, "minutes": self.minutes()})
+        progress.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.1e}")
+
+    def log_validation(self, step: int, metrics: dict[str, float]) -> None:
+        self.write_log({"step": step, **metrics, "minutes": self.minutes()})
+        tqdm.write(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+
     def write_log(self, record: dict) -> None:
         self.log.append(record)
         with open(self.state_dir / "train_log.jsonl", "a") as file:

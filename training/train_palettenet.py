@@ -271,20 +271,11 @@ def main(argv: list[str] | None = None) -> None:
         done = step + 1
         last = done == total_steps or stop
         if master and (done % args.log_every == 0 or last):
-            run.write_log(
-                {
-                    "step": done,
-                    "train_loss": float(np.mean(losses)),
-                    "lr": lr,
-                    "minutes": run.minutes(),
-                }
-            )
-            progress.set_postfix(loss=f"{np.mean(losses):.4f}", lr=f"{lr:.1e}")
+            run.log_training(done, losses, lr, progress)
             losses = []
         if master and (done % args.eval_every == 0 or last or done == args.steps):
             metrics = evaluate(model, val_batches)
-            run.write_log({"step": done, **metrics, "minutes": run.minutes()})
-            tqdm.write(f"step {done}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+            run.log_validation(done, metrics)
             if adversarial:
                 publish(adversarial_out, done, metrics, adversarial=True)
             elif metrics["val_mse_ab"] < run.best:
