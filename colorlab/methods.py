@@ -12,6 +12,9 @@ A task fixes what a method is called with; a method adds its own keyword paramet
 - ``colorize``: ``run(image, hints=None, **params)``. ``image`` is (H, W, 3) or (H, W) in
   [0, 1] (colours are ignored); ``hints`` a :class:`colorlab.colorize.hints.Hints` at the
   image's resolution, for methods that take them. Returns (H, W, 3) sRGB with the input's L.
+- ``stylize``: ``run(content, style, **params)``. Both (H, W, 3) sRGB in [0, 1], of any sizes;
+  returns (H, W, 3) sRGB of the content's size. Every method takes ``strength`` in [0, 1] (0
+  returns the content) and ``preserve_lightness`` (keep the content's L, change colours only).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from colorlab.errors import InvalidParameterError, UnknownMethodError
 TASKS: dict[str, str] = {
     "recolor": "Move an image's palette to new colours.",
     "colorize": "Colour a grayscale image, optionally guided by colour hints.",
+    "stylize": "Give an image the colours or the style of another image.",
 }
 
 
@@ -149,6 +153,7 @@ def _load_builtin_methods() -> None:
     # Importing a method module registers it; done lazily so `import colorlab` stays light.
     import colorlab.colorize  # noqa: F401
     import colorlab.recolor  # noqa: F401
+    import colorlab.stylize  # noqa: F401
 
 
 def get_method(task: str, name: str) -> Method:
