@@ -94,6 +94,15 @@ class Method:
     run: Callable[..., Any] | None = None
     params: tuple[Param, ...] = ()
     prepare: Callable[..., Callable[..., Any]] | None = field(default=None, compare=False)
+    unavailable: Callable[[], str | None] | None = field(default=None, compare=False)
+
+    def unavailable_reason(self) -> str | None:
+        """Why the method cannot run here (e.g. weights that cannot be had), or None if it can.
+
+        Methods that need something beyond the package (network weights) say so up front, so
+        the app can show them as unavailable with that reason instead of failing on use.
+        """
+        return self.unavailable() if self.unavailable is not None else None
 
     def __post_init__(self) -> None:
         if self.run is None:
@@ -123,6 +132,7 @@ class Method:
             "summary": self.summary,
             "params": [p.to_dict() for p in self.params],
             "interactive": self.prepare is not None,
+            "unavailable": self.unavailable_reason(),
         }
 
 
