@@ -1,4 +1,4 @@
-"""The command line: ``python -m colorlab methods | palette | recolor | colorize``.
+"""The command line: ``python -m colorlab methods | palette | recolor | colorize | stylize``.
 
 Other tools script against this interface, so its output formats and exit codes are a contract:
 
@@ -14,10 +14,16 @@ Other tools script against this interface, so its output formats and exit codes 
   ignored; the output keeps its Lab L). FILE is JSON ``[{"x": int, "y": int, "color":
   "#rrggbb"}, ...]`` in image pixels; ``--temperature T`` is ``--param temperature=T``. IMAGE may
   be a folder, as for ``recolor`` (without ``--hints`` then: hints belong to one image).
+- ``stylize CONTENT STYLE -o OUT [--method NAME] [--strength S] [--param NAME=VALUE ...]``: the
+  content image given the colours (or style) of the image file STYLE, at the content's size;
+  ``--strength S`` is ``--param strength=S`` (0 keeps the content). CONTENT may be a folder, as
+  for ``recolor``, every image taking the one STYLE.
 
 Exit codes: 0 success; 2 a usage or input mistake (one line ``colorlab: error: ...`` on stderr, no
 traceback); 1 a folder run in which some files failed (each reported on stderr, the rest written).
-A model that cannot be loaded stops a folder run at once with exit 2, as it would fail every file.
+A model that cannot be loaded stops a folder run at once with exit 2, as it would fail every file;
+a method that cannot run here (``methods --json``: ``"unavailable"``) is exit 2 before any work,
+with its reason.
 
 This module is only a shell: the image work is done by the package.
 """
@@ -39,7 +45,7 @@ from colorlab.errors import CheckpointError, ColorLabError
 
 PROG = "colorlab"
 DEFAULT_K = 5  # Chang et al.'s default palette size
-DEFAULT_METHODS = {"recolor": "chang", "colorize": "classification"}
+DEFAULT_METHODS = {"recolor": "chang", "colorize": "classification", "stylize": "reinhard"}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 KEEP = "="  # a --palette entry that keeps the image's own colour
 
@@ -59,7 +65,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from colorlab import __version__
 
-    parser = _Parser(prog=PROG, description="Recolor and colorize images from the command line.")
+    parser = _Parser(
+        prog=PROG, description="Recolor, colorize and stylize images from the command line."
+    )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -120,13 +128,34 @@ def build_parser() -> argparse.ArgumentParser:
         "(not with a folder)",
     )
     colorize.set_defaults(handler=cmd_colorize)
+
+    stylize = commands.add_parser(
+        "stylize",
+        help="give an image the colours or the style of another",
+        description="The content image given the colours (or style) of the style image, at the "
+        "content's size. CONTENT may be a folder: every image in it is stylized into the folder "
+        "OUT.",
+    )
+    _add_image_method_arguments(stylize, "stylize", metavar="CONTENT")
+    stylize.add_argument(
+        "style", metavar="STYLE", type=Path, help="the image file to take the style from"
+    )
+    stylize.add_argument(
+        "--strength",
+        metavar="S",
+        type=float,
+        help="shortcut for --param strength=S: 0 keeps the content, 1 is the full transfer",
+    )
+    stylize.set_defaults(handler=cmd_stylize)
     return parser
 
 
-def _add_image_method_arguments(command: argparse.ArgumentParser, task: str) -> None:
+def _add_image_method_arguments(
+    command: argparse.ArgumentParser, task: str, metavar: str = "IMAGE"
+) -> None:
     """IMAGE, -o OUT, --method and --param: what every image-to-image command takes."""
     default = DEFAULT_METHODS[task]
-    command.add_argument("image", metavar="IMAGE", type=Path, help="an image file or a folder")
+    command.add_argument("image", metavar=metavar, type=Path, help="an image file or a folder")
     command.add_argument(
         "-o", "--output", metavar="OUT", type=Path, required=True, help="output file or folder"
     )
@@ -263,12 +292,26 @@ def parse_params(items: Sequence[str]) -> dict[str, str]:
     return params
 
 
+def with_shortcut(given: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
+    """``given`` plus the value of a flag that is short for ``--param name=value``, if set."""
+    if value is None:
+        return given
+    if name in given:
+        raise UsageError(f"give the {name} once: --{name} or --param {name}=")
+    return {**given, name: value}
+
+
 def resolve_method(task: str, name: str, given: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The registered method and its validated parameters, before any image is read."""
+    """The registered method and its validated parameters, before any image is read.
+
+    A method that cannot run here (weights that cannot be had) is refused with its reason.
+    """
     from colorlab.methods import get_method
 
     method = get_method(task, name)
-    return method, method.resolve_params(**given)
+    params = method.resolve_params(**given)
+    method.check_available()
+    return method, params
 
 
 # --- colorize -----------------------------------------------------------------------------------
@@ -282,11 +325,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         raise UsageError(
             "--hints applies to one image (its pixel coordinates); give an image file, not a folder"
         )
-    given = parse_params(args.param)
-    if args.temperature is not None:
-        if "temperature" in given:
-            raise UsageError("give the temperature once: --temperature or --param temperature=")
-        given["temperature"] = args.temperature
+    given = with_shortcut(parse_params(args.param), "temperature", args.temperature)
     method, params = resolve_method("colorize", args.method, given)
     hints_text = None
     if args.hints is not None:
@@ -302,7 +341,24 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     return convert(args.image, args.output, colorize, desc="colorize")
 
 
-# --- files and folders (recolor, colorize) ------------------------------------------------------
+# --- stylize ------------------------------------------------------------------------------------
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    from colorlab.imageio import load_image
+
+    given = with_shortcut(parse_params(args.param), "strength", args.strength)
+    method, params = resolve_method("stylize", args.method, given)
+    # One style for every content image: read once, and a folder here is a mistake.
+    style = load_image(_existing_file(args.style, "an image file (the style)"))
+
+    def stylize(content: np.ndarray) -> np.ndarray:
+        return method.run(content, style, **params)
+
+    return convert(args.image, args.output, stylize, desc="stylize")
+
+
+# --- files and folders (recolor, colorize, stylize) ---------------------------------------------
 
 
 Transform = Callable[[np.ndarray], np.ndarray]

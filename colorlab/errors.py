@@ -43,3 +43,11 @@ class CheckpointError(ColorLabError):
 
 class ModelNotFoundError(CheckpointError):
     """No copy of a model's weights was found locally, in the Hub cache or on the Hub."""
+
+
+class MethodUnavailableError(ColorLabError):
+    """The method cannot run here (e.g. its weights cannot be had); the message says why."""
+
+
+class Cancelled(ColorLabError):
+    """The user stopped a long run (neural style) before it finished; nothing was produced."""

@@ -5,6 +5,10 @@ A checkpoint is a folder of three files, the layout of Hugging Face's ``PyTorchM
 module) and ``README.md`` (the model card). Weights are only ever read with safetensors, never
 unpickled, so a downloaded checkpoint cannot run code.
 
+Pretrained weights published by others (``PRETRAINED``, e.g. VGG-19 for neural style) are not
+ColorLab checkpoints: only their ``model.safetensors`` is fetched (:func:`resolve_weights`), and
+only the tensors the model code names are read from it (:func:`load_weights`).
+
 huggingface_hub reads its environment (``HF_ENDPOINT``, ``HF_HUB_OFFLINE``, ``HF_HOME``, ...) once,
 when it is imported, and Gradio imports it early; this module reads it at call time instead.
 """
@@ -16,7 +20,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +35,7 @@ from huggingface_hub import (
     hf_hub_url,
 )
 from huggingface_hub import errors as hub_errors
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
 from colorlab.errors import CheckpointError, InvalidParameterError, ModelNotFoundError
@@ -42,6 +46,7 @@ CHECKPOINTS_ROOT = Path(__file__).resolve().parent.parent / "checkpoints"
 DEFAULT_ENDPOINT = "https://huggingface.co"
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl"}
 HUB_ERRORS = (hub_errors.HfHubHTTPError, httpx2.TransportError, hub_errors.OfflineModeIsEnabled)
+REDO = "delete it (if downloaded: its models--* folder in the Hub cache), fetch or save it again"
 
 
 @dataclass(frozen=True)
@@ -72,18 +77,28 @@ MODELS: dict[str, HubModel] = {
     ),
 }
 
+# Weights used as published: only model.safetensors, see resolve_weights.
+PRETRAINED: dict[str, HubModel] = {
+    # torchvision's VGG-19 ImageNet weights as converted by timm. The revision is the repo's
+    # commit 128d470, read off the Hub's page of the repository at that commit (a commit after
+    # "Add model", so it holds model.safetensors); not checked against the live Hub from here.
+    # COLORLAB_VGG19_REVISION overrides it (e.g. "main").
+    "vgg19": HubModel("timm/vgg19.tv_in1k", "128d4708565b3a414bcbb9bbad440b2fe37b9f18"),
+}
+
 
 def _env_var(name: str, key: str) -> str:
     return f"COLORLAB_{re.sub(r'[^A-Z0-9]', '_', name.upper())}_{key}"
 
 
 def hub_model(name: str) -> HubModel | None:
-    """The model's repo and revision: ``MODELS``, overridden by ``COLORLAB_<NAME>_REPO|REVISION``.
+    """The model's repo and revision: ``MODELS`` or ``PRETRAINED``, overridden by
+    ``COLORLAB_<NAME>_REPO|REVISION``.
 
     A revision pinned in ``MODELS`` belongs to that repository, so overriding the repository alone
     falls back to ``main``.
     """
-    default = MODELS.get(name)
+    default = MODELS.get(name) or PRETRAINED.get(name)
     repo_id = os.environ.get(_env_var(name, "REPO")) or (default.repo_id if default else None)
     if repo_id is None:
         return None
@@ -150,16 +165,38 @@ def _checked(directory: Path) -> Path:
 
 def _download(name: str, bundled: Path) -> Path:
     """Fetch the three files from the Hub into its cache, or from the cache alone when offline."""
-    model, url, cache_dir = hub_model(name), endpoint(), _cache_dir()
+    model = hub_model(name)
     if model is None:
         raise ModelNotFoundError(_not_found(name, bundled, "no Hub repo is registered for it"))
-    where = f"{model.repo_id}@{model.revision} at {url}"
+    try:
+        return _fetch(model, (CONFIG, WEIGHTS, CARD))
+    except _HubMiss as miss:
+        raise ModelNotFoundError(_not_found(name, bundled, str(miss))) from None
+
+
+class _HubMiss(Exception):
+    """The Hub (or its cache) cannot supply a file: "<repo>@<revision> at <endpoint>: <why>"."""
+
+
+def _fetch(model: HubModel, filenames: Sequence[str], *, download: bool = True) -> Path | None:
+    """The Hub cache folder holding ``filenames``, all from one commit, fetched if needed.
+
+    Offline or with the Hub unreachable, only the cache is looked at. With ``download=False``
+    nothing is downloaded: a cached copy is still returned, but files the Hub has and the cache
+    lacks only get a metadata request each, and None is returned (available, not yet here).
+    """
+    url, cache_dir = endpoint(), _cache_dir()
     offline = "HF_HUB_OFFLINE is set (unset it to download)" if _offline() else None
     fetch = functools.partial(hf_hub_download, model.repo_id, cache_dir=cache_dir, endpoint=url)
     try:
-        offline = offline or _unreachable(model, url)
-        revision = model.revision
-        for filename in (CONFIG, WEIGHTS, CARD):
+        offline = offline or _unreachable(model, url, filenames[0])
+        revision, path = model.revision, None
+        for filename in filenames:
+            if not download and offline is None:
+                get_hf_file_metadata(
+                    hf_hub_url(model.repo_id, filename, revision=revision, endpoint=url)
+                )
+                continue
             path = Path(fetch(filename, revision=revision, local_files_only=offline is not None))
             revision = path.parent.name  # the rest from the same commit, even if a push lands now
     except hub_errors.LocalEntryNotFoundError as error:
@@ -173,19 +210,19 @@ def _download(name: str, bundled: Path) -> Path:
     except HUB_ERRORS as error:
         reason = str(error).splitlines()[0]
     else:
-        return path.parent
-    raise ModelNotFoundError(_not_found(name, bundled, f"{where}: {reason}"))
+        return path.parent if path is not None else None
+    raise _HubMiss(f"{model.repo_id}@{model.revision} at {url}: {reason}")
 
 
-def _unreachable(model: HubModel, url: str) -> str | None:
-    """Why the Hub cannot be reached, or None if it answers.
+def _unreachable(model: HubModel, url: str, filename: str) -> str | None:
+    """Why the Hub cannot be reached (asked about ``filename``), or None if it answers.
 
     Asked first because hf_hub_download retries an unreachable Hub with backoff for about 25 s
     before it gives up when the cache has no copy.
     """
     try:
         get_hf_file_metadata(
-            hf_hub_url(model.repo_id, CONFIG, revision=model.revision, endpoint=url)
+            hf_hub_url(model.repo_id, filename, revision=model.revision, endpoint=url)
         )
     except (httpx2.TransportError, hub_errors.OfflineModeIsEnabled) as error:
         return f"the Hub could not be reached ({error})"
@@ -234,19 +271,16 @@ def load_model_files(
 def _read(directory: Path, stamps: tuple) -> tuple[dict[str, torch.Tensor], dict]:
     """Load and check the files; ``stamps`` (mtime, size) is in the cache key so rewrites reload."""
     weights, config_path = directory / WEIGHTS, directory / CONFIG
-    redo = (
-        "delete it (if downloaded: its models--* folder in the Hub cache), fetch or save it again"
-    )
     try:
         state_dict = load_file(weights)
     except (SafetensorError, OSError) as error:
         raise CheckpointError(
-            f"{weights} is not a valid safetensors file ({error}); {redo}"
+            f"{weights} is not a valid safetensors file ({error}); {REDO}"
         ) from None
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{config_path} is not valid JSON ({error}); {redo}") from None
+        raise CheckpointError(f"{config_path} is not valid JSON ({error}); {REDO}") from None
     if not isinstance(config, dict):
         raise CheckpointError(f"{config_path} must hold a JSON object, got {type(config).__name__}")
     return state_dict, config
@@ -268,6 +302,89 @@ def load_into(
             " revision made for this version of ColorLab, or train a new one."
         ) from None
     return module.eval()
+
+
+def resolve_weights(name: str, *, checkpoints_root: str | Path = CHECKPOINTS_ROOT) -> Path:
+    """The path of pretrained weights ``name``'s model.safetensors, downloading it if needed.
+
+    Looks in the folder named by ``COLORLAB_<NAME>_DIR`` if it is set (and only there), else in
+    ``checkpoints_root/<name>``, else on the Hub at :func:`hub_model`'s pinned revision through
+    the Hub cache. Only the weights file is fetched; the repository's other files are not needed.
+    """
+    path = _resolve_weights(name, Path(checkpoints_root), download=True)
+    assert path is not None  # a download either yields the file or raises
+    return path
+
+
+def weights_unavailable(
+    name: str, *, checkpoints_root: str | Path = CHECKPOINTS_ROOT
+) -> str | None:
+    """Why :func:`resolve_weights` would fail, or None if it would not; nothing is downloaded.
+
+    A local or cached file is enough; otherwise the Hub is asked whether it has the file (one
+    quick request; an unreachable Hub is found out within a second).
+    """
+    try:
+        _resolve_weights(name, Path(checkpoints_root), download=False)
+    except ModelNotFoundError as error:
+        return str(error)
+    return None
+
+
+def _resolve_weights(name: str, checkpoints_root: Path, download: bool) -> Path | None:
+    variable, bundled = _env_var(name, "DIR"), checkpoints_root / name
+    folder = os.environ.get(variable)
+    if folder:
+        if (Path(folder) / WEIGHTS).is_file():
+            return Path(folder) / WEIGHTS
+        raise ModelNotFoundError(
+            f"weights {name!r} not found: {variable} is set to {folder}, which has no {WEIGHTS}."
+            f" Put the file there, or unset {variable} to use {bundled} or the Hub."
+        )
+    if (bundled / WEIGHTS).is_file():
+        return bundled / WEIGHTS
+    model = hub_model(name)
+    if model is None:
+        raise ModelNotFoundError(
+            f"weights {name!r} not found in {bundled}, and no Hub repo is registered for them:"
+            f" set {_env_var(name, 'REPO')} (and {_env_var(name, 'REVISION')})."
+        )
+    try:
+        directory = _fetch(model, (WEIGHTS,), download=download)
+    except _HubMiss as miss:
+        raise ModelNotFoundError(
+            f"weights {name!r} ({WEIGHTS} of {model.repo_id}) not found. Looked in {variable}"
+            f" (unset), in the folder {bundled} (no {WEIGHTS}) and on the Hugging Face Hub:"
+            f" {miss}. To get them, on a machine with internet run `hf download {model.repo_id}"
+            f" {WEIGHTS} --revision {model.revision} --local-dir DIR` and set {variable}=DIR"
+            f" (or put the file in {bundled}), or run it without --local-dir to fill the Hub"
+            " cache (under HF_HOME) instead."
+        ) from None
+    return directory / WEIGHTS if directory is not None else None
+
+
+def load_weights(
+    name: str, prefixes: str | tuple[str, ...], *, checkpoints_root: str | Path = CHECKPOINTS_ROOT
+) -> dict[str, torch.Tensor]:
+    """The tensors of pretrained weights ``name`` whose keys start with ``prefixes``, on the CPU.
+
+    Read with ``safetensors.safe_open``, which maps the file and copies out only the tensors
+    asked for: the rest (a classifier head, say) is never read, and nothing is unpickled. Read
+    once per process: later calls for the same unchanged file return the same dict (read-only).
+    """
+    path = resolve_weights(name, checkpoints_root=checkpoints_root).resolve()
+    stat = os.stat(path)
+    return _read_tensors(path, (stat.st_mtime_ns, stat.st_size), prefixes)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_tensors(path: Path, stamp: tuple, prefixes: str | tuple[str, ...]) -> dict:
+    try:
+        with safe_open(path, framework="pt") as weights:
+            names = weights.keys()  # a list: safe_open itself cannot be iterated
+            return {key: weights.get_tensor(key) for key in names if key.startswith(prefixes)}
+    except (SafetensorError, OSError) as error:
+        raise CheckpointError(f"{path} is not a valid safetensors file ({error}); {REDO}") from None
 
 
 def save_checkpoint(

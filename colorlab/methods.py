@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from colorlab.errors import InvalidParameterError, UnknownMethodError
+from colorlab.errors import InvalidParameterError, MethodUnavailableError, UnknownMethodError
 
 TASKS: dict[str, str] = {
     "recolor": "Move an image's palette to new colours.",
@@ -103,6 +103,14 @@ class Method:
         the app can show them as unavailable with that reason instead of failing on use.
         """
         return self.unavailable() if self.unavailable is not None else None
+
+    def check_available(self) -> None:
+        """Raise :class:`MethodUnavailableError` with the reason if the method cannot run here."""
+        reason = self.unavailable_reason()
+        if reason is not None:
+            raise MethodUnavailableError(
+                f"the {self.task} method {self.name!r} is unavailable here: {reason}"
+            )
 
     def __post_init__(self) -> None:
         if self.run is None:

@@ -63,3 +63,10 @@ def resize(tensor: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Bilinear resize of (B, C, H, W), antialiased when shrinking."""
     antialias = size[0] < tensor.shape[-2] or size[1] < tensor.shape[-1]
     return F.interpolate(tensor, size=size, mode="bilinear", antialias=antialias)
+
+
+def working_shape(shape: tuple[int, int], working_size: int) -> tuple[int, int]:
+    """(h, w) with the long side at most ``working_size``, aspect kept."""
+    height, width = shape
+    scale = min(1.0, working_size / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))

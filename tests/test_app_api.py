@@ -122,7 +122,7 @@ def test_palette_with_k_out_of_range_says_the_range(client, astronaut_png):
 def test_api_page_documents_the_endpoints_with_clean_signatures(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
 
-    assert set(endpoints) == {"/palette", "/recolor", "/colorize"}
+    assert set(endpoints) == {"/palette", "/recolor", "/colorize", "/stylize"}
     names = {
         name: [p["parameter_name"] for p in endpoint["parameters"]]
         for name, endpoint in endpoints.items()
@@ -131,6 +131,7 @@ def test_api_page_documents_the_endpoints_with_clean_signatures(client):
         "/palette": ["image", "k"],
         "/recolor": ["image", "target_palette", "method", "k"],
         "/colorize": ["image", "method", "temperature", "hints"],
+        "/stylize": ["content", "style", "method", "strength", "preserve_lightness"],
     }
 
 

@@ -135,10 +135,11 @@ def test_registered_model_uses_its_table_entry_and_env_overrides_it(monkeypatch)
     monkeypatch.delenv("COLORLAB_PALETTENET_REVISION", raising=False)
     assert hub.hub_model("palettenet") == hub.MODELS["palettenet"]
 
+    train = hub.MODELS["palettenet"].train  # how to make the weights does not change
     monkeypatch.setenv("COLORLAB_PALETTENET_REPO", "someone/palettenet")
-    assert hub.hub_model("palettenet") == hub.HubModel("someone/palettenet", "main")
+    assert hub.hub_model("palettenet") == hub.HubModel("someone/palettenet", "main", train)
     monkeypatch.setenv("COLORLAB_PALETTENET_REVISION", "v2")
-    assert hub.hub_model("palettenet") == hub.HubModel("someone/palettenet", "v2")
+    assert hub.hub_model("palettenet") == hub.HubModel("someone/palettenet", "v2", train)
     assert hub.hub_model("never-registered") is None
 
 

@@ -28,7 +28,7 @@ from colorlab.colorize.hints import Hints, hints_from_points
 from colorlab.colorize.models import AB_SCALE, OUTPUT_STRIDE, ColorizerNet
 from colorlab.errors import InvalidParameterError
 from colorlab.methods import Method, Param, register
-from colorlab.nn import resize
+from colorlab.nn import resize, working_shape
 
 __all__ = ["Hints", "colorize", "grey", "hints_from_points", "load_colorizer"]
 
@@ -58,13 +58,6 @@ def load_colorizer(name: str = "colorizer", local_dir: str | None = None) -> Col
             model = model.to(memory_format=torch.channels_last).requires_grad_(False)
             _LOADED[(name, local_dir)] = (state_dict, model)
         return _LOADED[(name, local_dir)][1]
-
-
-def working_shape(shape: tuple[int, int], working_size: int) -> tuple[int, int]:
-    """(h, w) with the long side at most ``working_size``, aspect kept."""
-    height, width = shape
-    scale = min(1.0, working_size / max(height, width))
-    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def colorize(

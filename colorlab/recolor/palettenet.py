@@ -37,7 +37,7 @@ from torch import nn
 from colorlab.color import lab_to_srgb, srgb_to_lab
 from colorlab.errors import InvalidParameterError
 from colorlab.methods import Method, Param, register
-from colorlab.nn import Encoder, conv3x3, pad_to_multiple, resize
+from colorlab.nn import Encoder, conv3x3, pad_to_multiple, resize, working_shape
 
 MODEL_NAME = "palettenet"
 PALETTE_SLOTS = 8
@@ -263,8 +263,7 @@ class PaletteNetRecolorer:
             self.source_size = len(np.reshape(source_palette, (-1, 3)))
         self.shape = image.shape
         height, width = image.shape[:2]
-        scale = min(1.0, working_size / max(height, width))
-        self.work_size = (max(1, round(height * scale)), max(1, round(width * scale)))
+        self.work_size = working_shape((height, width), working_size)
         lab = srgb_to_lab(image)
         self._full_l = lab[..., 0]
         with torch.inference_mode():

@@ -1,12 +1,18 @@
 """Style and colour transfer; importing this package registers its methods under ``stylize``.
 
 Methods (``run(content, style, **params)``, both sRGB images of any sizes, output the content's
-size), all plain numpy and offline, milliseconds to about a second at 1 MP:
+size). The first four are plain numpy colour transfers, offline, milliseconds to about a
+second at 1 MP:
 
 - ``reinhard``: Lab mean and standard deviation per channel (Reinhard et al. 2001).
 - ``mkl``: Lab mean and covariance, linear Monge-Kantorovich map (Pitie and Kokaram 2007).
 - ``idt``: the whole Lab distribution, iterative distribution transfer (Pitie et al. 2005/2007).
 - ``histogram``: each Lab channel's histogram (scikit-image's ``match_histograms``).
+- ``palette``: palette transfer, the style's palette matched to the content's and applied by a
+  ``recolor`` method (:mod:`colorlab.stylize.palette`); offline, under a second at 1 MP.
+- ``neural``: neural style, Gatys et al. on VGG-19 weights from the Hub
+  (:mod:`colorlab.stylize.neural`); minutes on a CPU, unavailable without the weights. Its run
+  also takes ``progress(step, total)`` and a ``cancel`` threading.Event.
 
 Every method takes ``strength`` (blend with the content in Lab; 0 is the content) and
 ``preserve_lightness`` (transfer a and b only; the content's L is kept exactly).
@@ -15,9 +21,18 @@ Every method takes ``strength`` (blend with the content in Lab; 0 is the content
 from __future__ import annotations
 
 from colorlab.methods import Method, Param, register
+from colorlab.stylize.neural import (
+    DEFAULT_CONTENT_WEIGHT,
+    DEFAULT_ITERATIONS,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_STYLE_WEIGHT,
+    neural_style,
+    vgg19_unavailable,
+)
+from colorlab.stylize.palette import RECOLOR_METHODS, palette_transfer
 from colorlab.stylize.transfer import histogram, idt, mkl, reinhard
 
-__all__ = ["histogram", "idt", "mkl", "reinhard"]
+__all__ = ["histogram", "idt", "mkl", "neural_style", "palette_transfer", "reinhard"]
 
 STRENGTH = Param(
     "strength",
@@ -81,3 +96,69 @@ for _run, _title, _summary, _params in (
             (STRENGTH, PRESERVE_LIGHTNESS, *_params),
         )
     )
+
+register(
+    Method(
+        "stylize",
+        "palette",
+        "Palette transfer (palette matching + recolor)",
+        "Extracts both palettes, gives each content colour the style's lightness at its rank "
+        "and the style hue that moves it least, and recolours the content with a recolor "
+        "method (Chang's by default). Keeps the image's structure; under a second at 1 MP.",
+        palette_transfer,
+        (
+            STRENGTH,
+            PRESERVE_LIGHTNESS,
+            Param("k", 5, "palette colours taken from each image", minimum=2, maximum=10),
+            Param(
+                "recolor_method",
+                "chang",
+                "the recolor method that moves the content's colours (PaletteNet needs weights)",
+                choices=RECOLOR_METHODS,
+            ),
+        ),
+    )
+)
+register(
+    Method(
+        "stylize",
+        "neural",
+        "Neural style (Gatys et al., VGG-19)",
+        "Repaints the content with the style's textures and colours by optimising VGG-19 "
+        "feature statistics (Gatys et al. 2016). Minutes on a CPU; needs the VGG-19 weights "
+        "from the Hugging Face Hub (timm/vgg19.tv_in1k).",
+        neural_style,
+        (
+            STRENGTH,
+            # First of the preserve_* switches: the one the app's checkbox offers.
+            Param(
+                "preserve_colors",
+                False,
+                "keep the content's colours: only the lightness is stylised (Gatys et al. 2017)",
+            ),
+            PRESERVE_LIGHTNESS,
+            Param(
+                "iterations",
+                DEFAULT_ITERATIONS,
+                "L-BFGS iterations (one loss evaluation each); a few hundred finish the painting",
+                minimum=1,
+                maximum=1000,
+            ),
+            Param(
+                "max_size",
+                DEFAULT_MAX_SIZE,
+                "long side (pixels) the image is painted at, then upsampled; time grows with "
+                "its square",
+                minimum=64,
+                maximum=1024,
+            ),
+            Param(
+                "style_weight", DEFAULT_STYLE_WEIGHT, "weight of the style (Gram) loss", minimum=0
+            ),
+            Param(
+                "content_weight", DEFAULT_CONTENT_WEIGHT, "weight of the content loss", minimum=0
+            ),
+        ),
+        unavailable=vgg19_unavailable,
+    )
+)

@@ -1,9 +1,9 @@
 """The ColorLab web app, built from the method registry; ``app.py`` only launches it.
 
 ``build_app()`` returns the Gradio Blocks: one tab per capability, plus the scripting API
-(``/palette``, ``/recolor`` and ``/colorize``, see :mod:`colorlab.ui.api`). Building it loads no
-model and processes no image; the example photos are written to a temporary folder on first
-build.
+(``/palette``, ``/recolor``, ``/colorize`` and ``/stylize``, see :mod:`colorlab.ui.api`).
+Building it loads no model and processes no image; the example photos are written to a
+temporary folder on first build.
 Gradio 6 takes the theme and CSS at launch time, so callers pass ``**launch_options()``.
 """
 
@@ -12,13 +12,16 @@ import gradio as gr
 from colorlab.ui.api import add_api_endpoints
 from colorlab.ui.colorize_tab import build_colorize_tab
 from colorlab.ui.recolor_tab import build_recolor_tab
+from colorlab.ui.stylize_tab import build_stylize_tab
 
 TITLE = "ColorLab"
 INTRO = (
     "Recolor photos by editing their palette: pick new colours for the dominant ones and the "
     "rest of the image follows (Chang et al. 2015, or the learned PaletteNet). Or colorize a "
     "grey photo with a trained network, guided by colours you brush where you know them "
-    "(Zhang et al. 2016/2017)."
+    "(Zhang et al. 2016/2017). Or give a photo the colours of another image: by colour "
+    "statistics (Reinhard, Monge-Kantorovich), distribution or histogram matching, or palette "
+    "transfer; neural style (Gatys et al.) too, where its VGG-19 weights can be had."
 )
 CSS = """
 #pickers .dialog-button { width: 100%; height: 40px; border-radius: 6px; }
@@ -35,6 +38,8 @@ def build_app() -> gr.Blocks:
             build_recolor_tab()
         with gr.Tab("Colorize"):
             build_colorize_tab()
+        with gr.Tab("Style transfer"):
+            build_stylize_tab()
         add_api_endpoints()
     return demo
 

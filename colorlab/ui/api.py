@@ -1,4 +1,6 @@
-"""The app's scripting API: ``/palette``, ``/recolor`` and ``/colorize``, for ``gradio_client``.
+"""The app's scripting API: ``/palette``, ``/recolor``, ``/colorize`` and ``/stylize``.
+
+For ``gradio_client``:
 
 >>> from gradio_client import Client, handle_file
 >>> client = Client("http://127.0.0.1:7860/")
@@ -10,11 +12,14 @@
 >>> client.predict(handle_file("grey.png"), "classification", None,
 ...                '[{"x": 120, "y": 40, "color": "#2040ff"}]', api_name="/colorize")
 '/tmp/.../grey-colorized.png'
+>>> client.predict(handle_file("photo.jpg"), handle_file("style.jpg"), "mkl", 0.8, False,
+...                api_name="/stylize")
+'/tmp/.../photo-stylized.png'
 
 They are plain typed functions registered with ``gr.api``, so their signatures are exactly the
 ones above and no UI component leaks into them. Errors a user can fix (bad hex, unknown method,
-k out of range, bad hints, unreadable image, a model whose weights are missing) arrive as
-``gradio_client.exceptions.AppError`` with our message.
+k out of range, bad hints, unreadable image, a model whose weights are missing, a method that
+cannot run here) arrive as ``gradio_client.exceptions.AppError`` with our message.
 """
 
 import functools
@@ -27,6 +32,7 @@ from gradio import FileData
 from colorlab.color import parse_palette
 from colorlab.colorize.hints import hints_from_points
 from colorlab.errors import ColorLabError, InvalidParameterError
+from colorlab.methods import get_method
 from colorlab.palette import retarget
 from colorlab.ui import work
 
@@ -112,8 +118,31 @@ def colorize(
     )
 
 
+@shown_to_user
+def stylize(
+    content: FileData,
+    style: FileData,
+    method: str = "reinhard",
+    strength: float = 1.0,
+    preserve_lightness: bool = False,
+) -> FileData:
+    """The content image given the style image's colours (or style), at its full resolution.
+
+    Returns a PNG of the content's size; the style image may have any size. ``method``: a
+    stylize method of the registry (``python -m colorlab methods``); one that cannot run here
+    (e.g. weights that cannot be downloaded) is an error with the reason. ``strength`` in
+    [0, 1]: 0 returns the content. ``preserve_lightness``: keep the content's lightness and
+    transfer only colours. Other parameters keep the method's defaults.
+    """
+    chosen = get_method("stylize", method)
+    params = chosen.resolve_params(strength=strength, preserve_lightness=preserve_lightness)
+    content_key, style_key = work.image_key(_path(content)), work.image_key(_path(style))
+    return FileData(path=work.stylized_png(content_key, style_key, method, params))
+
+
 def add_api_endpoints() -> None:
-    """Register ``/palette``, ``/recolor`` and ``/colorize`` on the Blocks being built."""
+    """Register ``/palette``, ``/recolor``, ``/colorize`` and ``/stylize`` on the Blocks."""
     gr.api(palette, api_name="palette")
     gr.api(recolor, api_name="recolor")
     gr.api(colorize, api_name="colorize")
+    gr.api(stylize, api_name="stylize")

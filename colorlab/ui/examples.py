@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +12,16 @@ EXAMPLE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 # Two photos that were taken in grey, and three colour ones shown in grey: their true colours
 # are known, so a colorization of them can be judged.
 GREY_PHOTOS = ("camera", "moon", "astronaut", "coffee", "chelsea")
+# Style transfer: photos to restyle, and images with strong colours to take them from. No
+# paintings: scikit-image's images have a clear licence and need no download.
+CONTENT_PHOTOS = ("astronaut", "coffee", "chelsea")
+STYLE_PHOTOS = ("rocket", "hubble_deep_field", "coffee")
 _FOLDER = Path(tempfile.gettempdir()) / "colorlab-examples"
 
 
-def example_paths() -> list[str]:
-    """Paths of the colour example PNGs, written on first use (scikit-image ships arrays)."""
-    return [_written(name, "", lambda photo: photo[..., :3]) for name in EXAMPLE_PHOTOS]
+def example_paths(names: Sequence[str] = EXAMPLE_PHOTOS) -> list[str]:
+    """Paths of colour example PNGs (scikit-image ``data`` names), written on first use."""
+    return [_written(name, "", lambda photo: photo[..., :3]) for name in names]
 
 
 def grey_example_paths() -> list[str]:

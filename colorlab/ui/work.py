@@ -1,4 +1,5 @@
-"""Per-image work the app does once and reuses: loading, palettes, recolorers, colorizations.
+"""Per-image work the app does once and reuses: loading, palettes, recolorers, colorizations,
+style transfers.
 
 An image is identified by its file path plus modification time: Gradio stores every upload under
 a directory named by its content hash, so the key changes exactly when the content does. The
@@ -9,12 +10,15 @@ side, so palette edits stay interactive; downloads and the API always use the fu
 
 import contextlib
 import hashlib
+import inspect
 import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from threading import Event
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -186,6 +190,86 @@ def colorized_png(
         "colorized",
         ("colorize", method, temperature, layers),
         lambda: colorized(key, method, temperature, layers, preview=False),
+    )
+
+
+def takes_progress(method_name: str) -> bool:
+    """Whether the stylize method's run takes ``progress`` and ``cancel`` keyword arguments.
+
+    Long methods (neural style: minutes on a CPU) take both, so the app runs them on request,
+    with a progress bar and a Cancel button, instead of on every slider move. The run's
+    signature says so rather than the method's name, so a later long method is treated alike.
+    """
+    parameters = inspect.signature(get_method("stylize", method_name).run).parameters
+    return {"progress", "cancel"} <= parameters.keys()
+
+
+def stylize(
+    content: np.ndarray,
+    style: np.ndarray,
+    method_name: str,
+    params: dict[str, Any],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Event | None = None,
+) -> np.ndarray:
+    """``content`` given the colours or style of ``style`` by a stylize method of the registry.
+
+    A method that cannot run here is an error with its reason, never a substitute.
+    ``progress(step, total)`` and ``cancel`` reach only methods that take them
+    (:func:`takes_progress`), so callers need not know which do.
+    """
+    method = get_method("stylize", method_name)
+    method.check_available()
+    extra = {}
+    if takes_progress(method_name):
+        extra = {k: v for k, v in (("progress", progress), ("cancel", cancel)) if v is not None}
+    return method.run(content, style, **params, **extra)
+
+
+def stylized(
+    content: ImageKey, style: ImageKey, method: str, params: dict[str, Any], *, preview: bool
+) -> np.ndarray:
+    """The content stylized, from preview copies of both images when asked for (live view)."""
+    preview = preview and (_needs_preview(content) or _needs_preview(style))
+    return _stylized(content, style, method, tuple(sorted(params.items())), preview)
+
+
+@lru_cache(maxsize=2)
+def _stylized(
+    content: ImageKey, style: ImageKey, method: str, params: tuple, preview: bool
+) -> np.ndarray:
+    # Remembers the last results: for small images the preview is the download, computed once.
+    return stylize(
+        working_image(content, preview), working_image(style, preview), method, dict(params)
+    )
+
+
+def stylized_png(
+    content: ImageKey,
+    style: ImageKey,
+    method: str,
+    params: dict[str, Any],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Event | None = None,
+) -> str:
+    """A PNG of the content stylized at its original size; repeated requests reuse the file.
+
+    With ``progress`` or ``cancel`` (a long method run from the tab) the full image is rendered
+    straight into the file, which the tab then shows a preview copy of: a run of minutes
+    happens once, for both the view and the download.
+    """
+
+    def render() -> np.ndarray:
+        if progress is None and cancel is None:
+            return stylized(content, style, method, params, preview=False)
+        return stylize(
+            full_image(content), full_image(style), method, params, progress=progress, cancel=cancel
+        )
+
+    return result_png(
+        content, "stylized", ("stylize", style, method, sorted(params.items())), render
     )
 
 

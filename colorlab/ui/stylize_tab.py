@@ -1,0 +1,293 @@
+"""The "Style transfer" tab: a content and a style image, a method, and the content restyled.
+
+Fast methods (the colour transfers) render live: :func:`update` runs on every change of an image,
+the method or the colour switch, and on the strength slider's release, and skips a request equal
+to the one already shown. Long methods (those whose run takes ``progress`` and ``cancel``, see
+:func:`work.takes_progress`) would tie up the CPU for minutes on each slider move, so they run
+only on the Stylize button, with a progress bar and a Cancel button. A method that cannot run
+here is marked in the dropdown and its reason shown; running it warns with that reason. The
+download follows the shown result through the state's own ``change``, as in the other tabs.
+"""
+
+import threading
+
+import gradio as gr
+
+from colorlab.errors import ColorLabError
+from colorlab.imageio import to_uint8
+from colorlab.methods import Param, get_method, list_methods
+from colorlab.ui import work
+from colorlab.ui.examples import CONTENT_PHOTOS, STYLE_PHOTOS, example_paths
+from colorlab.ui.recolor_tab import warned
+
+DEFAULT_METHOD = "reinhard"
+_UI = {"api_visibility": "undocumented"}  # the clean /stylize endpoint is in colorlab.ui.api
+# The cancel event of each browser session's running long method, for its Cancel button.
+_RUNS: dict[str, threading.Event] = {}
+
+
+def method_choices() -> list[tuple[str, str]]:
+    """Dropdown entries: each method's title, marked "(unavailable)" where it cannot run here."""
+    return [
+        (f"{m.title} (unavailable)" if m.unavailable_reason() else m.title, m.name)
+        for m in list_methods("stylize")
+    ]
+
+
+def _info(method_name: str) -> str:
+    """The method's summary, or why it cannot run here."""
+    method = get_method("stylize", method_name)
+    reason = method.unavailable_reason()
+    return f"Unavailable here: {reason}" if reason else method.summary
+
+
+def preservation_param(method_name: str) -> Param | None:
+    """The method's colour-preservation switch, the one the checkbox sets; None if it has none.
+
+    The colour transfers have ``preserve_lightness``; neural style first offers its own
+    ``preserve_colors`` (keep the content's colours, paint only its lightness), so the switch is
+    the method's first boolean parameter named ``preserve_*``, shown with that parameter's help.
+    """
+    return next(
+        (
+            p
+            for p in get_method("stylize", method_name).params
+            if p.name.startswith("preserve") and isinstance(p.default, bool)
+        ),
+        None,
+    )
+
+
+def _preserve_options(method_name: str) -> dict:
+    """The colour-preservation checkbox as the method has it: its own parameter, or hidden."""
+    switch = preservation_param(method_name)
+    if switch is None:
+        return {"visible": False}
+    return {
+        "visible": True,
+        "label": switch.name.replace("_", " ").capitalize(),
+        "info": switch.help,
+    }
+
+
+def describe(method_name):
+    """Update the dropdown's text and the controls to the chosen method.
+
+    Returns the dropdown, the colour-preservation checkbox, and the Stylize and Cancel buttons
+    (shown for long methods only).
+    """
+    long = work.takes_progress(method_name)
+    return (
+        gr.Dropdown(info=_info(method_name)),
+        gr.Checkbox(**_preserve_options(method_name)),
+        gr.Button(visible=long),
+        gr.Button(visible=long),
+    )
+
+
+def _path(image: dict | str | None) -> str | None:
+    """The file path of an image input's raw payload (events skip Gradio's re-encoding)."""
+    return image["path"] if isinstance(image, dict) else image
+
+
+def _wanted(content, style, method_name, strength, preserve) -> dict:
+    """What the result should show: both images, the method and its validated parameters."""
+    switch = preservation_param(method_name)
+    given = {"strength": strength, **({switch.name: preserve} if switch else {})}
+    return {
+        "content": _path(content),
+        "style": _path(style),
+        "method": method_name,
+        "params": get_method("stylize", method_name).resolve_params(**given),
+    }
+
+
+def _view(wanted: dict, after) -> tuple:
+    """The comparison (content preview, result), the new ``shown`` and a download to refresh."""
+    before = to_uint8(work.working_image(work.image_key(wanted["content"]), preview=True))
+    return (before, to_uint8(after)), wanted, gr.DownloadButton(interactive=False)
+
+
+def _cleared() -> tuple:
+    return None, {}, gr.DownloadButton(value=None, interactive=False)
+
+
+def update(content, style, method_name, strength, preserve, shown):
+    """Show the content restyled by a fast method, unless that is already shown.
+
+    For a long method this only clears a result that no longer matches the inputs: it runs on
+    the Stylize button (:func:`run`).
+    """
+    if content is None or style is None:
+        return _cleared()
+    wanted = _wanted(content, style, method_name, strength, preserve)
+    if wanted == shown:
+        return (gr.skip(),) * 3
+    if work.takes_progress(method_name):
+        return _cleared()
+    keys = work.image_key(wanted["content"]), work.image_key(wanted["style"])
+    return _view(wanted, work.stylized(*keys, method_name, wanted["params"], preview=True))
+
+
+def run(
+    content,
+    style,
+    method_name,
+    strength,
+    preserve,
+    shown,
+    request: gr.Request,
+    progress=gr.Progress(),  # noqa: B008 (Gradio idiom)
+):
+    """Render at full size with a progress bar, until done or until Cancel sets the event.
+
+    A run that fails after Cancel was pressed counts as cancelled, whatever the method raised.
+    """
+    if content is None or style is None:
+        raise ColorLabError("Choose a content image and a style image first.")
+    wanted = _wanted(content, style, method_name, strength, preserve)
+    if wanted == shown:
+        return (gr.skip(),) * 3
+    cancel = _RUNS[request.session_hash] = threading.Event()
+    try:
+        path = work.stylized_png(
+            work.image_key(wanted["content"]),
+            work.image_key(wanted["style"]),
+            method_name,
+            wanted["params"],
+            progress=lambda step, total: progress((step, total), desc="Stylizing", unit="steps"),
+            cancel=cancel,
+        )
+    except Exception:
+        if not cancel.is_set():
+            raise
+        gr.Info("Style transfer cancelled.")
+        return (gr.skip(),) * 3
+    finally:
+        if _RUNS.get(request.session_hash) is cancel:
+            del _RUNS[request.session_hash]
+    return _view(wanted, work.working_image(work.image_key(path), preview=True))
+
+
+def stop(request: gr.Request) -> None:
+    """Ask this session's running long method to stop; it checks the event every iteration."""
+    if (cancel := _RUNS.get(request.session_hash)) is not None:
+        cancel.set()
+
+
+def download(shown):
+    """Point the download button at a full-resolution PNG of what the result shows."""
+    if not shown:
+        return gr.DownloadButton(value=None, interactive=False)
+    content, style = work.image_key(shown["content"]), work.image_key(shown["style"])
+    path = work.stylized_png(content, style, shown["method"], shown["params"])
+    return gr.DownloadButton(value=path, interactive=True)
+
+
+def build_stylize_tab() -> None:
+    """Build the tab's components and wire their events (inside an open ``gr.Blocks``)."""
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1):
+            with gr.Row(equal_height=False):
+                with gr.Column(min_width=200):
+                    content = gr.Image(
+                        label="Content photo",
+                        type="filepath",
+                        sources=["upload", "clipboard"],
+                        height=220,
+                        elem_id="stylize-content",
+                    )
+                    gr.Examples(
+                        example_paths(CONTENT_PHOTOS),
+                        inputs=content,
+                        label="Content examples",
+                        elem_id="stylize-content-examples",
+                    )
+                with gr.Column(min_width=200):
+                    style = gr.Image(
+                        label="Style image",
+                        type="filepath",
+                        sources=["upload", "clipboard"],
+                        height=220,
+                        elem_id="stylize-style",
+                    )
+                    gr.Examples(
+                        example_paths(STYLE_PHOTOS),
+                        inputs=style,
+                        label="Style examples",
+                        elem_id="stylize-style-examples",
+                    )
+            method = gr.Dropdown(
+                method_choices(),
+                value=DEFAULT_METHOD,
+                label="Method",
+                info=_info(DEFAULT_METHOD),
+                elem_id="stylize-method",
+            )
+            strength = gr.Slider(
+                0,
+                1,
+                value=1,
+                step=0.01,
+                label="Strength",
+                info="0 keeps the content, 1 is the full transfer.",
+                elem_id="stylize-strength",
+            )
+            preserve = gr.Checkbox(
+                False, **_preserve_options(DEFAULT_METHOD), elem_id="stylize-preserve"
+            )
+            long = work.takes_progress(DEFAULT_METHOD)
+            with gr.Row():
+                run_button = gr.Button(
+                    "Stylize", variant="primary", visible=long, elem_id="stylize-run"
+                )
+                cancel_button = gr.Button(
+                    "Cancel", variant="stop", visible=long, elem_id="stylize-cancel"
+                )
+        with gr.Column(scale=1):
+            slider = gr.ImageSlider(
+                label="Content / stylized",
+                format="jpeg",
+                max_height=640,
+                elem_id="stylize-result",
+            )
+            download_button = gr.DownloadButton(
+                "Download full resolution (PNG)",
+                variant="primary",
+                interactive=False,
+                elem_id="stylize-download",
+            )
+            gr.Markdown(
+                f"The comparison shows a copy at most {work.PREVIEW_MAX_SIDE} px on a side; "
+                "the download has the content's original size.",
+                elem_classes=["note"],
+            )
+    shown = gr.State({})  # what the result shows: both images, the method and its parameters
+    view = [slider, shown, download_button]
+    inputs = [content, style, method, strength, preserve, shown]
+    described = [method, preserve, run_button, cancel_button]
+
+    method.change(warned(describe), method, described, api_name="describe_stylizer", **_UI)
+    # Raw payloads (no preprocessing): our loader, not Gradio's PIL check, reads the images.
+    gr.on(
+        [content.change, style.change, method.change, strength.release, preserve.change],
+        warned(update),
+        inputs,
+        view,
+        api_name="stylize_edit",
+        trigger_mode="always_last",
+        show_progress="minimal",
+        preprocess=False,
+        **_UI,
+    )
+    run_button.click(warned(run), inputs, view, api_name="stylize_run", preprocess=False, **_UI)
+    # Unlimited concurrency: a Cancel never waits behind a run, or behind another Cancel.
+    cancel_button.click(stop, None, None, api_name="stylize_cancel", concurrency_limit=None, **_UI)
+    shown.change(
+        warned(download),
+        shown,
+        download_button,
+        api_name="stylize_download",
+        show_progress="hidden",
+        **_UI,
+    )
