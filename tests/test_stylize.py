@@ -11,7 +11,7 @@ from scipy.ndimage import gaussian_filter
 from colorlab.color import srgb_to_lab, srgb_to_lightness
 from colorlab.errors import InvalidParameterError
 from colorlab.methods import get_method, list_methods
-from colorlab.metrics import ssim_lightness
+from colorlab.metrics import lab_statistics_distance, ssim_lightness
 from colorlab.stylize.transfer import (
     histogram,
     idt,
@@ -29,16 +29,6 @@ def pairs(small_photos):
     """(content, style) pairs: astronaut with coffee, chelsea and rocket."""
     astronaut, coffee, chelsea, rocket = small_photos[:4]
     return [(astronaut, coffee), (astronaut, chelsea), (astronaut, rocket)]
-
-
-def lab_statistics_distance(image, style):
-    """||mean - mean_style|| + ||cov - cov_style||_F of the two images' Lab colours."""
-    stats = []
-    for x in (image, style):
-        lab = srgb_to_lab(x).reshape(-1, 3).astype(np.float64)
-        stats.append((lab.mean(axis=0), np.cov(lab.T)))
-    (mean, cov), (mean_style, cov_style) = stats
-    return np.linalg.norm(mean - mean_style) + np.linalg.norm(cov - cov_style)
 
 
 def lightness_structure(a, b):

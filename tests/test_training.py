@@ -368,3 +368,30 @@ def test_colorize_evaluation_scores_the_truth_perfectly_and_grey_as_colourless(a
     assert results["ground truth"]["cf"] == pytest.approx(grey["dcf"], abs=0.5)
     table = colorize_table(results, len(images), 64, ["photos"])
     assert "| grey |" in table and "| ground truth |" in table
+
+
+# --- the stylize evaluation ------------------------------------------------------------------
+
+
+def test_stylize_evaluation_moves_colours_toward_the_style_and_keeps_structure(small_photos):
+    from training.evaluate import evaluate_stylize, stylize_methods, stylize_table
+
+    astronaut, coffee, chelsea = small_photos[:3]
+    pairs = [(astronaut, coffee), (chelsea, astronaut)]
+    methods = stylize_methods(["reinhard", "histogram"])
+    assert set(methods) == {
+        "reinhard",
+        "reinhard, preserve_lightness",
+        "histogram",
+        "histogram, preserve_lightness",
+    }
+
+    results = evaluate_stylize(pairs, methods)
+
+    for name, r in results.items():
+        assert r["pairs"] == 2, name
+        assert r["ratio"] < 1 and r["after"] < r["before"], name
+        assert 0 < r["ssim_l"] <= 1, name
+    table = stylize_table(results, len(pairs), 128, ["neural"])
+    assert "N = 2 " in table and "| reinhard, preserve_lightness |" in table
+    assert "unavailable here): neural." in table

@@ -2,6 +2,7 @@
 
     python -m training.evaluate recolor [--data DIR ...] [--k 4] [--card PATH]
     python -m training.evaluate colorize [--data DIR ...] [--card PATH ...]
+    python -m training.evaluate stylize [--photos DIR] [--paintings DIR] [--pairs N] [--card PATH]
 
 Recolor protocol (REFERENCES.md section 3): for each validation image and each hue shift, the
 target is the luminance-preserving hue shift of the image. Every method gets the source image,
@@ -16,6 +17,13 @@ CIEDE2000, colourfulness (and DeltaCF against the originals), AuC and rebalanced
 weighted by 1 / prior of their true colour's class, the prior of the classification model's
 training data). ``grey`` (ab = 0) is the baseline. Hints are simulated from the ground truth
 with :func:`colorlab.colorize.hints.simulate_hints` (fixed seed per image).
+
+Stylize protocol (issue 5): content i of the photos' validation split is paired with painting
+i mod (number of validation paintings). Every registered stylize method that is available here
+runs with its default parameters, and once more with ``preserve_lightness=True`` where it has
+that switch. Scores: the Lab statistics distance to the style
+(:func:`colorlab.metrics.lab_statistics_distance`) of the content ("before") and of the output
+("after"), their ratio, and SSIM of the output's L against the content's (structure kept).
 """
 
 from __future__ import annotations
@@ -32,12 +40,14 @@ import numpy as np
 from tqdm import tqdm
 
 from colorlab.color import srgb_to_lab
-from colorlab.methods import list_methods
+from colorlab.errors import UnknownMethodError
+from colorlab.methods import get_method, list_methods
 from colorlab.metrics import (
     auc,
     colorfulness,
     delta_e_cie76,
     delta_e_ciede2000,
+    lab_statistics_distance,
     psnr,
     ssim,
     ssim_lightness,
@@ -217,6 +227,110 @@ def colorize_table(results: dict[str, dict[str, float]], images: int, size: int,
     return "\n".join(lines)
 
 
+Stylize = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def stylize_methods(names: list[str] | None = None) -> dict[str, Stylize]:
+    """Registered stylize methods (all, or those named) that can run here, at their default
+    parameters, plus a ``<name>, preserve_lightness`` variant of each that has the switch.
+
+    Unavailable methods (neural style without its weights) are skipped with their reason on
+    stderr, never replaced by another method.
+    """
+    registered = (
+        list_methods("stylize") if names is None else [get_method("stylize", n) for n in names]
+    )
+    methods: dict[str, Stylize] = {}
+    for method in registered:
+        reason = method.unavailable_reason()
+        if reason is not None:
+            print(f"skipped {method.name}: {reason}", file=sys.stderr)
+            continue
+        params = method.resolve_params()
+        methods[method.name] = lambda content, style, run=method.run, p=params: run(
+            content, style, **p
+        )
+        if "preserve_lightness" in params:
+            kept = {**params, "preserve_lightness": True}
+            methods[f"{method.name}, preserve_lightness"] = (
+                lambda content, style, run=method.run, p=kept: run(content, style, **p)
+            )
+    return methods
+
+
+def evaluate_stylize(
+    pairs: list[tuple[np.ndarray, np.ndarray]], methods: dict[str, Stylize]
+) -> dict[str, dict[str, float]]:
+    """Per method, over (content, style) pairs: mean Lab statistics distance to the style of the
+    content (``before``) and of the output (``after``), mean per-pair ratio after / before,
+    mean SSIM of the output's L against the content's, and median ms per pair."""
+    keys = ("before", "after", "ratio", "ssim_l", "ms")
+    scores = {name: {k: [] for k in keys} for name in methods}
+    for content, style in tqdm(pairs, desc="evaluate", unit="pair", file=sys.stderr):
+        before = lab_statistics_distance(content, style)
+        for name, method in methods.items():
+            start = time.perf_counter()
+            out = method(content, style)
+            s = scores[name]
+            s["ms"].append(1000 * (time.perf_counter() - start))
+            after = lab_statistics_distance(out, style)
+            s["before"].append(before)
+            s["after"].append(after)
+            s["ratio"].append(after / before)
+            s["ssim_l"].append(ssim_lightness(out, content))
+    results = {}
+    for name, s in scores.items():
+        results[name] = {k: statistics.fmean(v) for k, v in s.items() if k != "ms"}
+        results[name]["ms"] = statistics.median(s["ms"])
+        results[name]["pairs"] = len(s["ms"])
+    return results
+
+
+def stylize_table(
+    results: dict[str, dict[str, float]], pairs: int, size: int, skipped: list[str]
+) -> str:
+    lines = [
+        f"Validation splits: N = {pairs} photo/painting pairs (photo i with painting i mod the "
+        f"number of validation paintings; short side {size} px), default parameters. Distance: "
+        "||mean - mean_style|| + ||cov - cov_style||_F of the Lab colours (lower is closer to "
+        "the style); after / before is the mean of the per-pair ratios; SSIM of L is the "
+        "output's lightness against the content's (1 is the content's structure and tones)."
+        + (f" Not run (unavailable here): {', '.join(skipped)}." if skipped else ""),
+        "",
+        "| method | distance before | distance after | after / before | SSIM of L vs content "
+        "| ms / pair |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        lines.append(
+            f"| {name} | {r['before']:.1f} | {r['after']:.1f} | {r['ratio']:.3f} | "
+            f"{r['ssim_l']:.4f} | {r['ms']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def run_stylize(args: argparse.Namespace) -> str:
+    if args.pairs is not None and args.pairs < 1:
+        raise SystemExit(f"--pairs must be at least 1, got {args.pairs}")
+    names = args.methods or [m.name for m in list_methods("stylize")]
+    try:
+        methods = stylize_methods(names)
+    except UnknownMethodError as error:
+        raise SystemExit(str(error)) from None
+    skipped = [n for n in names if n not in methods]
+    contents = ImageFolder(args.photos, split="val", short_side=args.size)
+    styles = ImageFolder(args.paintings, split="val", short_side=args.size)
+    if not len(contents) or not len(styles):
+        raise SystemExit(
+            f"no validation images: {len(contents)} in {args.photos}, {len(styles)} in "
+            f"{args.paintings}"
+        )
+    count = len(contents) if args.pairs is None else min(args.pairs, len(contents))
+    pairs = [(contents[i], styles[i % len(styles)]) for i in range(count)]
+    results = evaluate_stylize(pairs, methods)
+    return stylize_table(results, len(pairs), args.size, skipped)
+
+
 def run_recolor(args: argparse.Namespace) -> str:
     checkpoints = dict(item.split("=", 1) for item in args.checkpoint)
     validation = ImageFolder(args.data, split="val", short_side=args.size)
@@ -275,8 +389,25 @@ def main(argv: list[str] | None = None) -> int:
     recolor.add_argument(
         "--card", type=Path, action="append", default=[], help="write the table into this card"
     )
+    stylize = tasks.add_parser("stylize", help="colour transfer on photo/painting pairs")
+    stylize.add_argument("--photos", default=str(DEFAULT_DATA[0]), help="content images")
+    stylize.add_argument("--paintings", default=str(DEFAULT_DATA[1]), help="style images")
+    stylize.add_argument(
+        "--pairs", type=int, default=None, help="the first N pairs (default: every photo)"
+    )
+    stylize.add_argument("--size", type=int, default=256, help="short side of the images")
+    stylize.add_argument(
+        "--methods",
+        nargs="+",
+        default=None,
+        help="stylize methods (registry names); default: every one available here",
+    )
+    stylize.add_argument(
+        "--card", type=Path, action="append", default=[], help="write the table into this card"
+    )
     args = parser.parse_args(argv)
-    table = run_colorize(args) if args.task == "colorize" else run_recolor(args)
+    run = {"colorize": run_colorize, "recolor": run_recolor, "stylize": run_stylize}[args.task]
+    table = run(args)
     print(table)
     command = "python -m training.evaluate " + " ".join(argv or sys.argv[1:])
     for card in args.card:
