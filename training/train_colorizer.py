@@ -167,7 +167,9 @@ Use it with ColorLab: `python -m colorlab colorize IMAGE -o OUT --method {info["
 ## Training
 - Data: {info["train_images"]} training and {info["val_images"]} validation images from
   {", ".join(Path(d).name for d in a["data"])}; the split is fixed by sha1(file name) % 10 == 0.
-  {a["crop"]} px random crops with flips.{f" Initialised from `{a['init']}`." if a["init"] else ""}
+  {a["crop"]} px random crops with flips.{f" Initialised from `{a['init']}`." if a["init"] else ""}{
+        init_line(info)
+    }
 - Loss: {loss}. Adam lr {a["lr"]} betas (0.5, 0.999), warmup {a["warmup_steps"]} steps, cosine
   decay to {a["min_lr_ratio"]} x lr, batch {a["batch_size"]} x {info["world_size"]} process(es),
   {a["precision"]}, seed {a["seed"]}.
