@@ -209,7 +209,9 @@ def evaluate_colorize(
 def colorize_table(results: dict[str, dict[str, float]], images: int, size: int, data) -> str:
     lines = [
         f"Validation split of {', '.join(Path(d).name for d in data)}: {images} images "
-        f"(short side {size} px), colorized from their L at working size 256.",
+        f"(short side {size} px), colorized from their L at working size 256. ms: wall time "
+        "per image as evaluated (other jobs may share the CPU; `benchmarks.bench_colorize` "
+        "times the models alone).",
         "",
         "| method | PSNR dB | SSIM | CIE76 | CIEDE2000 | colourfulness | DeltaCF | AuC "
         "| rebal. AuC | ms |",
