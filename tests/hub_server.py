@@ -7,6 +7,8 @@ The routes are exactly those huggingface_hub 2.4 calls for ``create_repo``, ``cr
 - ``POST /api/validate-yaml``: ``create_commit`` checks a README.md's metadata first; accept it.
 - ``POST /api/models/{repo}/preupload/{rev}``: every file is ``regular`` (inline base64, no LFS).
 - ``POST /api/models/{repo}/commit/{rev}``: NDJSON, a header line then ``file`` lines.
+- The same two routes under ``/api/datasets/`` (what ``CommitScheduler`` calls for a dataset repo);
+  model and dataset repos share one namespace here.
 - ``HEAD`` and ``GET /{repo}/resolve/{rev}/{path}``: the bytes, with ``X-Repo-Commit``, ``ETag``
   and ``Content-Length``.
 
@@ -29,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 MAX_BODY_BYTES = 64 * 1024 * 1024
 RESOLVE = re.compile(r"/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)")
 REPO_API = re.compile(
-    r"/api/models/(?P<repo>[^/]+/[^/]+)/(?P<action>preupload|commit)/(?P<rev>[^/]+)"
+    r"/api/(?:models|datasets)/(?P<repo>[^/]+/[^/]+)/(?P<action>preupload|commit)/(?P<rev>[^/]+)"
 )
 
 
