@@ -1,4 +1,5 @@
-"""The command line: ``python -m colorlab methods | palette | recolor | colorize | stylize``.
+"""The command line: ``python -m colorlab methods | palette | recolor | colorize | stylize |
+arena | survey``.
 
 Other tools script against this interface, so its output formats and exit codes are a contract:
 
@@ -18,6 +19,24 @@ Other tools script against this interface, so its output formats and exit codes 
   content image given the colours (or style) of the image file STYLE, at the content's size;
   ``--strength S`` is ``--param strength=S`` (0 keeps the content). CONTENT may be a folder, as
   for ``recolor``, every image taking the one STYLE.
+- ``arena ratings --db PATH [--task TASK] [--rounds N] [--seed S] [--json]``: the Bradley-Terry
+  leaderboard of one task (default: the only task with votes) from the vote store PATH (its
+  ``arena.sqlite3``, or the folder holding it), as a Markdown table (rank, method, score, 95%
+  interval, votes). ``--json``: ``{"task", "votes" (all, "both bad" included), "seed",
+  "both_bad", "rounds", "rows": [{"rank", "method", "score", "lower", "upper", "votes"}, ...]
+  (best first; rank, score and bounds null for a method without votes), "methods", "win_rate"
+  (matrix in the order of "methods": row's share of row-vs-column votes, ties half; null where
+  none), "vote_counts"}``, scores rounded to 2 decimals, rates to 4. A missing or damaged store,
+  an unknown task or a task without votes is exit 2.
+- ``survey results SURVEY --votes FILE [--csv OUT] [--rounds N] [--seed S] [--json]``: per item
+  the share in favour of the first method (ties half) with its Wilson 95% interval, the two-sided
+  binomial p-value and the votes; the attention-check failure rate; participants who failed a
+  check, with their votes in a separate table. FILE is JSON lines ``{"item", "participant",
+  "winner": "a"|"b"|"tie"|"both_bad"}``. ``--csv`` writes ``survey.results_csv``. ``--json``:
+  ``{"survey", "task", "participants", "attention_votes", "attention_failure_rate",
+  "failed_participants", "items", "failed_items" (fields of ``survey.ItemResult``), "ratings"
+  (as ``arena ratings --json``, or null)}``, NaN as null. ``--db PATH`` instead of ``--votes`` is
+  exit 2 for now: the vote store records no survey item or participant with a vote.
 
 Exit codes: 0 success; 2 a usage or input mistake (one line ``colorlab: error: ...`` on stderr, no
 traceback); 1 a folder run in which some files failed (each reported on stderr, the rest written).
@@ -32,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -147,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="shortcut for --param strength=S: 0 keeps the content, 1 is the full transfer",
     )
     stylize.set_defaults(handler=cmd_stylize)
+    _add_arena_commands(commands)
     return parser
 
 
@@ -356,6 +377,305 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         return method.run(content, style, **params)
 
     return convert(args.image, args.output, stylize, desc="stylize")
+
+
+# --- arena and survey ---------------------------------------------------------------------------
+
+
+def _add_arena_commands(commands: Any) -> None:
+    """``arena ratings`` and ``survey results``: read-only reports on collected votes."""
+    arena = commands.add_parser("arena", help="reports on the A/B arena's votes")
+    arena_commands = arena.add_subparsers(dest="arena_command", metavar="COMMAND", required=True)
+    ratings = arena_commands.add_parser(
+        "ratings",
+        help="the leaderboard of a task: Bradley-Terry scores with bootstrap 95%% intervals",
+        description="Fit Bradley-Terry scores to the votes of one task and print the "
+        "leaderboard (rank by interval, score, 95% interval, votes).",
+    )
+    ratings.add_argument(
+        "--db", metavar="PATH", type=Path, required=True, help="the vote store (arena.sqlite3)"
+    )
+    ratings.add_argument(
+        "--task", help="the task to rate (default: the only task with votes in the store)"
+    )
+    _add_bootstrap_arguments(ratings)
+    ratings.add_argument("--json", action="store_true", help="print JSON: rows and matrices")
+    ratings.set_defaults(handler=cmd_arena_ratings)
+
+    survey = commands.add_parser("survey", help="reports on preference surveys")
+    survey_commands = survey.add_subparsers(dest="survey_command", metavar="COMMAND", required=True)
+    results = survey_commands.add_parser(
+        "results",
+        help="per-item shares with Wilson intervals and binomial tests; attention checks",
+        description="Per item: the share in favour of the first method (ties half) with a "
+        "Wilson 95% interval, the two-sided binomial test of no preference and the votes; the "
+        "attention-check failure rate; votes of participants who failed a check, separately.",
+    )
+    results.add_argument("survey", metavar="SURVEY", type=Path, help="the survey file")
+    source = results.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--db",
+        metavar="PATH",
+        type=Path,
+        help="the vote store (not yet possible: it records no survey item or participant)",
+    )
+    source.add_argument(
+        "--votes",
+        metavar="FILE",
+        type=Path,
+        help='survey votes as JSON lines: {"item": ID, "participant": ID, "winner": '
+        '"a"|"b"|"tie"|"both_bad"} per line',
+    )
+    results.add_argument("--csv", metavar="OUT", type=Path, help="also write the results as CSV")
+    _add_bootstrap_arguments(results)
+    results.add_argument("--json", action="store_true", help="print the results as JSON")
+    results.set_defaults(handler=cmd_survey_results)
+
+
+def _add_bootstrap_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--rounds", metavar="N", type=int, default=1000, help="bootstrap rounds (default 1000)"
+    )
+    command.add_argument(
+        "--seed", metavar="S", type=int, default=0, help="bootstrap random seed (default 0)"
+    )
+
+
+def cmd_arena_ratings(args: argparse.Namespace) -> int:
+    from colorlab.arena import ratings
+    from colorlab.arena.store import DB_NAME, VoteStore
+    from colorlab.methods import TASKS
+
+    if args.task is not None and args.task not in TASKS:
+        raise UsageError(f"unknown task {args.task!r}; tasks are {', '.join(sorted(TASKS))}")
+    _check_rounds(args.rounds)
+    path = args.db
+    if path.is_dir() and (path / DB_NAME).is_file():
+        path = path / DB_NAME
+    if not path.exists():
+        raise UsageError(f"no vote store at {str(path)!r}: give --db the arena's {DB_NAME} file")
+    if path.is_dir():
+        raise UsageError(f"{str(path)!r} is a folder without {DB_NAME}; give --db the file")
+    if path.stat().st_size == 0:  # SQLite would happily turn an empty file into a new store
+        raise UsageError(f"{str(path)!r} is an empty file, not a vote store")
+    store = VoteStore(path, max_votes_per_minute=None)
+    try:
+        task = args.task
+        if task is None:
+            tasks = sorted({vote.task for vote in store.votes()})
+            if not tasks:
+                raise UsageError(f"the vote store {str(path)!r} holds no votes yet")
+            if len(tasks) > 1:
+                raise UsageError(
+                    f"the vote store holds votes of several tasks ({', '.join(tasks)}); "
+                    "choose one with --task"
+                )
+            task = tasks[0]
+        votes = store.votes(task)
+    finally:
+        store.close()
+    if not votes:
+        raise UsageError(f"no votes for task {task!r} in {str(path)!r}")
+    records = [{"method_a": v.method_a, "method_b": v.method_b, "winner": v.winner} for v in votes]
+    comparisons = ratings.comparisons_from_records(records)
+    if comparisons.a.size == 0:
+        raise UsageError(
+            f"all {len(votes)} votes for task {task!r} are 'both bad': there is nothing to rate"
+        )
+    board = ratings.leaderboard(
+        comparisons.a,
+        comparisons.b,
+        comparisons.outcome,
+        comparisons.methods,
+        rounds=args.rounds,
+        seed=args.seed,
+        both_bad=comparisons.both_bad,
+    )
+    if args.json:
+        report = {"task": task, "votes": len(votes), "seed": args.seed}
+        print(json.dumps({**report, **leaderboard_json(board)}, indent=2))
+        return EXIT_OK
+    print(f"Ratings for {task}\n")
+    print(leaderboard_table(board))
+    print(
+        f"\n{len(votes)} votes ({board.both_bad} 'both bad', not rated); ranks by interval; "
+        f"95% intervals from {board.rounds} bootstrap rounds"
+    )
+    return EXIT_OK
+
+
+def _check_rounds(rounds: int) -> None:
+    if rounds < 1:
+        raise UsageError(f"--rounds must be at least 1, got {rounds}")
+
+
+def _number(value: float, digits: int) -> float | None:
+    """A JSON-safe number: rounded, and None (null) for NaN."""
+    value = float(value)
+    return None if math.isnan(value) else round(value, digits)
+
+
+def leaderboard_json(board: Any) -> dict[str, Any]:
+    """The ``--json`` form of a leaderboard (matrices in the order of ``methods``; null: none)."""
+    return {
+        "both_bad": board.both_bad,
+        "rounds": board.rounds,
+        "rows": [
+            {
+                "rank": row.rank,
+                "method": row.method,
+                "score": _number(row.score, 2),
+                "lower": _number(row.lower, 2),
+                "upper": _number(row.upper, 2),
+                "votes": row.votes,
+            }
+            for row in board.rows
+        ],
+        "methods": list(board.methods),
+        "win_rate": [[_number(rate, 4) for rate in line] for line in board.win_rate],
+        "vote_counts": board.vote_counts.astype(int).tolist(),
+    }
+
+
+def leaderboard_table(board: Any) -> str:
+    """A Markdown table: rank, method, score, 95% interval, votes ("-" for a method unrated)."""
+    lines = [("rank", "method", "score", "95% interval", "votes")]
+    for row in board.rows:
+        rated = not math.isnan(row.score)
+        lines.append(
+            (
+                "-" if row.rank is None else str(row.rank),
+                row.method,
+                f"{row.score:.1f}" if rated else "-",
+                f"{row.lower:.1f} to {row.upper:.1f}" if rated else "-",
+                str(row.votes),
+            )
+        )
+    return _markdown(lines, right=(0, 2, 4))
+
+
+def _markdown(lines: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
+    """Rows of text as a Markdown table, columns padded; the first row is the header."""
+    widths = [max(len(line[c]) for line in lines) for c in range(len(lines[0]))]
+
+    def cells(line: Sequence[str]) -> str:
+        padded = (
+            text.rjust(width) if c in right else text.ljust(width)
+            for c, (text, width) in enumerate(zip(line, widths, strict=True))
+        )
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join(
+        "-" * (w + 1) + ":" if c in right else ":" + "-" * (w + 1) for c, w in enumerate(widths)
+    )
+    return "\n".join([cells(lines[0]), rule + "|", *(cells(line) for line in lines[1:])])
+
+
+def cmd_survey_results(args: argparse.Namespace) -> int:
+    from colorlab.arena.survey import load_survey, results_csv, survey_results
+
+    if args.db is not None:
+        # The store's votes (schema 1) carry a battle id and a session, but no survey item id and
+        # no participant id, and no convention puts them in those fields; so they cannot be read.
+        raise UsageError(
+            "survey results cannot read --db yet: the vote store records no survey item id and "
+            "no participant id with a vote; give the survey votes as JSON lines with --votes FILE"
+        )
+    _check_rounds(args.rounds)
+    survey = load_survey(args.survey)
+    votes = read_vote_lines(args.votes)
+    results = survey_results(survey, votes, rounds=args.rounds, seed=args.seed)
+    if args.csv is not None:
+        results_csv(results, args.csv)
+    if args.json:
+        print(json.dumps(survey_json(survey, results), indent=2))
+        return EXIT_OK
+    print(f"Survey: {survey.title} (task {survey.task})\n")
+    print(item_table(results.items))
+    rate = results.attention_failure_rate
+    failed_votes = round(rate * results.attention_votes) if results.attention_votes else 0
+    checks = (
+        f"{failed_votes} of {results.attention_votes} attention-check votes failed "
+        f"({100 * rate:.1f}%)"
+        if results.attention_votes
+        else "no attention-check votes"
+    )
+    print(f"\n{results.participants} participants; {checks}")
+    if results.failed_participants:
+        print(
+            f"\n{len(results.failed_participants)} participants failed an attention check; their "
+            f"votes, reported separately: {', '.join(results.failed_participants)}\n"
+        )
+        voted = [row for row in results.failed_items if _item_votes(row)]
+        print(item_table(voted) if voted else "(no votes on regular items)")
+    if results.leaderboard is not None:
+        print("\nRatings over the survey (participants who passed)\n")
+        print(leaderboard_table(results.leaderboard))
+    return EXIT_OK
+
+
+def read_vote_lines(path: Path) -> list[dict[str, Any]]:
+    """Survey votes from a JSON-lines file: one object per non-blank line."""
+    text = _existing_file(path, "a JSON-lines file of votes").read_text(encoding="utf-8")
+    votes = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            vote = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path.name} line {number}: not valid JSON: {exc}") from None
+        if not isinstance(vote, dict):
+            raise UsageError(f"{path.name} line {number}: expected a JSON object, got {line!r}")
+        votes.append(vote)
+    return votes
+
+
+def _item_votes(row: Any) -> int:
+    return row.a_wins + row.b_wins + row.ties + row.both_bad
+
+
+def item_table(rows: Sequence[Any]) -> str:
+    """One line per survey item: share for method a, Wilson 95% interval, p-value, votes."""
+    header = ("item", "method a", "method b", "share a", "95% interval", "p-value")
+    lines = [(*header, "votes (a/b/tie/bad)")]
+    for row in rows:
+        has_share = not math.isnan(row.share_a)
+        lines.append(
+            (
+                row.item,
+                row.method_a,
+                row.method_b,
+                f"{row.share_a:.3f}" if has_share else "-",
+                f"{row.lower:.3f} to {row.upper:.3f}" if has_share else "-",
+                "-" if math.isnan(row.p_value) else f"{row.p_value:.3g}",
+                f"{_item_votes(row)} ({row.a_wins}/{row.b_wins}/{row.ties}/{row.both_bad})",
+            )
+        )
+    return _markdown(lines, right=(3, 5))
+
+
+def survey_json(survey: Any, results: Any) -> dict[str, Any]:
+    """The ``--json`` form of survey results (NaN as null)."""
+
+    def item(row: Any) -> dict[str, Any]:
+        return {
+            name: _number(value, 6) if isinstance(value, float) else value
+            for name, value in vars(row).items()
+        }
+
+    board = results.leaderboard
+    return {
+        "survey": survey.title,
+        "task": survey.task,
+        "participants": results.participants,
+        "attention_votes": results.attention_votes,
+        "attention_failure_rate": _number(results.attention_failure_rate, 6),
+        "failed_participants": list(results.failed_participants),
+        "items": [item(row) for row in results.items],
+        "failed_items": [item(row) for row in results.failed_items],
+        "ratings": None if board is None else leaderboard_json(board),
+    }
 
 
 # --- files and folders (recolor, colorize, stylize) ---------------------------------------------

@@ -53,10 +53,16 @@ def astronaut_png(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    """The ColorLab app launched on a free local port for the whole test session."""
+def app_url(tmp_path_factory):
+    """The ColorLab app launched on a free local port for the whole test session.
+
+    Its arena votes go to a fresh data folder (unless COLORLAB_DATA_DIR is set), with no vote
+    rate limit, so tests never write into ./data and are not throttled.
+    """
     from colorlab.ui import build_app, launch_options
 
+    os.environ.setdefault("COLORLAB_DATA_DIR", str(tmp_path_factory.mktemp("app-data")))
+    os.environ.setdefault("COLORLAB_ARENA_MAX_VOTES_PER_MINUTE", "0")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -122,7 +122,15 @@ def test_palette_with_k_out_of_range_says_the_range(client, astronaut_png):
 def test_api_page_documents_the_endpoints_with_clean_signatures(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
 
-    assert set(endpoints) == {"/palette", "/recolor", "/colorize", "/stylize"}
+    assert set(endpoints) == {
+        "/palette",
+        "/recolor",
+        "/colorize",
+        "/stylize",
+        "/battle",
+        "/vote",
+        "/leaderboard",
+    }
     names = {
         name: [p["parameter_name"] for p in endpoint["parameters"]]
         for name, endpoint in endpoints.items()
@@ -132,6 +140,9 @@ def test_api_page_documents_the_endpoints_with_clean_signatures(client):
         "/recolor": ["image", "target_palette", "method", "k"],
         "/colorize": ["image", "method", "temperature", "hints"],
         "/stylize": ["content", "style", "method", "strength", "preserve_lightness"],
+        "/battle": ["task", "session"],
+        "/vote": ["battle_id", "choice", "session", "latency_ms"],
+        "/leaderboard": ["task"],
     }
 
 

@@ -10,6 +10,7 @@ Gradio 6 takes the theme and CSS at launch time, so callers pass ``**launch_opti
 import gradio as gr
 
 from colorlab.ui.api import add_api_endpoints
+from colorlab.ui.arena_tab import build_arena_tab
 from colorlab.ui.colorize_tab import build_colorize_tab
 from colorlab.ui.recolor_tab import build_recolor_tab
 from colorlab.ui.stylize_tab import build_stylize_tab
@@ -21,7 +22,8 @@ INTRO = (
     "grey photo with a trained network, guided by colours you brush where you know them "
     "(Zhang et al. 2016/2017). Or give a photo the colours of another image: by colour "
     "statistics (Reinhard, Monge-Kantorovich), distribution or histogram matching, or palette "
-    "transfer; neural style (Gatys et al.) too, where its VGG-19 weights can be had."
+    "transfer; neural style (Gatys et al.) too, where its VGG-19 weights can be had. Then "
+    "judge methods blind in the A/B arena."
 )
 CSS = """
 #pickers .dialog-button { width: 100%; height: 40px; border-radius: 6px; }
@@ -40,6 +42,8 @@ def build_app() -> gr.Blocks:
             build_colorize_tab()
         with gr.Tab("Style transfer"):
             build_stylize_tab()
+        with gr.Tab("A/B arena"):
+            build_arena_tab()
         add_api_endpoints()
     return demo
 

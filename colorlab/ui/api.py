@@ -1,4 +1,5 @@
-"""The app's scripting API: ``/palette``, ``/recolor``, ``/colorize`` and ``/stylize``.
+"""The app's scripting API: ``/palette``, ``/recolor``, ``/colorize``, ``/stylize`` and the arena's
+``/battle``, ``/vote`` and ``/leaderboard``.
 
 For ``gradio_client``:
 
@@ -16,6 +17,16 @@ For ``gradio_client``:
 ...                api_name="/stylize")
 '/tmp/.../photo-stylized.png'
 
+>>> battle = client.predict("stylize", api_name="/battle")
+{'battle_id': '...', 'task': 'stylize', 'left': {'path': ...}, 'right': {...}, 'input': {...}, ...}
+>>> client.predict(battle["battle_id"], "left", api_name="/vote")
+{'battle_id': '...', 'choice': 'left', 'left': 'mkl', 'right': 'reinhard'}
+>>> client.predict("stylize", api_name="/leaderboard")
+{'task': 'stylize', 'methods': [...], 'rows': [{'rank': 1, 'method': 'mkl', ...}], ...}
+
+A battle belongs to the session that asked for it (by default the client's Gradio session), and
+its methods stay on the server until the vote; a forged, replayed or second vote is an AppError.
+
 They are plain typed functions registered with ``gr.api``, so their signatures are exactly the
 ones above and no UI component leaks into them. Errors a user can fix (bad hex, unknown method,
 k out of range, bad hints, unreadable image, a model whose weights are missing, a method that
@@ -23,12 +34,16 @@ cannot run here) arrive as ``gradio_client.exceptions.AppError`` with our messag
 """
 
 import functools
+import math
+import os
 from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
 from gradio import FileData
 
+from colorlab.arena import battles
+from colorlab.arena.store import VoteStore
 from colorlab.color import parse_palette
 from colorlab.colorize.hints import hints_from_points
 from colorlab.errors import ColorLabError, InvalidParameterError
@@ -140,9 +155,113 @@ def stylize(
     return FileData(path=work.stylized_png(content_key, style_key, method, params))
 
 
+@functools.cache
+def arena_store() -> VoteStore:
+    """The app's vote store, opened on first use under ``COLORLAB_DATA_DIR`` (default ./data).
+
+    ``COLORLAB_ARENA_MAX_VOTES_PER_MINUTE`` sets the per-session and per-client limit (default
+    30; 0 turns it off).
+    """
+    limit = int(os.environ.get("COLORLAB_ARENA_MAX_VOTES_PER_MINUTE") or 30)
+    return VoteStore(max_votes_per_minute=limit or None)
+
+
+def voter(session: str, request: gr.Request | None) -> tuple[str, str]:
+    """The session (given, else the Gradio session) and the keyed hash of the client address."""
+    session = session or (request.session_hash if request is not None else "") or "api"
+    client = request.client if request is not None else None
+    address = client.host if client is not None and client.host else "api"
+    return session, arena_store().client_hash(address)
+
+
+@shown_to_user
+def battle(task: str = "colorize", session: str = "", request: gr.Request | None = None) -> dict:
+    """A new blind battle: two methods of ``task`` run on one example input, names hidden.
+
+    ``task``: colorize, stylize or recolor. ``session``: who may vote on it (default: this
+    client's session). Returns ``{"battle_id", "task", "left", "right", "input", "style"}``:
+    the two outputs and the input as files (``style``, the style image, for stylize only).
+    """
+    session, client_hash = voter(session, request)
+    issued = battles.new_battle(arena_store(), task, session, client_hash)
+    # Dumped to dicts (with FileData's type tag): Gradio moves files it finds in plain JSON.
+    files = {
+        side: FileData(path=getattr(issued, side)).model_dump()
+        for side in ("left", "right", "input")
+    }
+    style = FileData(path=issued.style).model_dump() if issued.style is not None else None
+    return {"battle_id": issued.battle_id, "task": issued.task, **files, "style": style}
+
+
+@shown_to_user
+def vote(
+    battle_id: str,
+    choice: str,
+    session: str = "",
+    latency_ms: float | None = None,
+    request: gr.Request | None = None,
+) -> dict:
+    """Vote on a battle and learn which method was on each side.
+
+    ``choice``: left, right, tie or both_bad. ``session`` must be the battle's (default: this
+    client's session). ``latency_ms``: time from seeing both outputs to the vote, if measured.
+    An unknown, expired or already voted battle is an error. Returns
+    ``{"battle_id", "choice", "left", "right"}`` with the method names.
+    """
+    session, client_hash = voter(session, request)
+    revealed = battles.vote(arena_store(), battle_id, choice, session, client_hash, latency_ms)
+    return {
+        "battle_id": revealed.battle_id,
+        "choice": revealed.choice,
+        "left": revealed.left,
+        "right": revealed.right,
+    }
+
+
+@shown_to_user
+def leaderboard(task: str = "colorize") -> dict:
+    """Bradley-Terry ratings of ``task``'s methods from the arena's votes.
+
+    Returns ``{"task", "methods", "rows", "win_rate", "vote_counts", "both_bad", "total"}``:
+    rows (best first) are ``{"rank", "method", "score", "lower", "upper", "votes"}`` with a 95%
+    bootstrap interval (None for a method without votes); ``win_rate[i][j]`` is the share of
+    i-vs-j votes i won, ties half (None if none), ``vote_counts[i][j]`` their number, in the
+    order of ``methods``. "Both bad" votes are counted in ``both_bad``, not rated.
+    """
+    board = battles.leaderboard(arena_store(), task)
+
+    def number(value: float) -> float | None:
+        return None if math.isnan(value) else round(float(value), 1)
+
+    rows = [
+        {
+            "rank": row.rank,
+            "method": row.method,
+            "score": number(row.score),
+            "lower": number(row.lower),
+            "upper": number(row.upper),
+            "votes": row.votes,
+        }
+        for row in board.rows
+    ]
+    win_rate = [[None if math.isnan(x) else round(float(x), 4) for x in r] for r in board.win_rate]
+    return {
+        "task": task,
+        "methods": list(board.methods),
+        "rows": rows,
+        "win_rate": win_rate,
+        "vote_counts": board.vote_counts.tolist(),
+        "both_bad": board.both_bad,
+        "total": int(board.vote_counts.sum()) // 2 + board.both_bad,
+    }
+
+
 def add_api_endpoints() -> None:
-    """Register ``/palette``, ``/recolor``, ``/colorize`` and ``/stylize`` on the Blocks."""
+    """Register the processing endpoints and the arena's /battle, /vote and /leaderboard."""
     gr.api(palette, api_name="palette")
     gr.api(recolor, api_name="recolor")
     gr.api(colorize, api_name="colorize")
     gr.api(stylize, api_name="stylize")
+    gr.api(battle, api_name="battle")
+    gr.api(vote, api_name="vote")
+    gr.api(leaderboard, api_name="leaderboard")
