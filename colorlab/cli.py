@@ -28,15 +28,15 @@ Other tools script against this interface, so its output formats and exit codes 
   (matrix in the order of "methods": row's share of row-vs-column votes, ties half; null where
   none), "vote_counts"}``, scores rounded to 2 decimals, rates to 4. A missing or damaged store,
   an unknown task or a task without votes is exit 2.
-- ``survey results SURVEY --votes FILE [--csv OUT] [--rounds N] [--seed S] [--json]``: per item
-  the share in favour of the first method (ties half) with its Wilson 95% interval, the two-sided
-  binomial p-value and the votes; the attention-check failure rate; participants who failed a
-  check, with their votes in a separate table. FILE is JSON lines ``{"item", "participant",
+- ``survey results SURVEY (--votes FILE | --db PATH) [--csv OUT] [--rounds N] [--seed S] [--json]``:
+  per item the share in favour of the first method (ties half) with its Wilson 95% interval, the
+  two-sided binomial p-value and the votes; the attention-check failure rate; participants who
+  failed a check, with their votes in a separate table. FILE is JSON lines ``{"item", "participant",
   "winner": "a"|"b"|"tie"|"both_bad"}``. ``--csv`` writes ``survey.results_csv``. ``--json``:
   ``{"survey", "task", "participants", "attention_votes", "attention_failure_rate",
-  "failed_participants", "items", "failed_items" (fields of ``survey.ItemResult``), "ratings"
-  (as ``arena ratings --json``, or null)}``, NaN as null. ``--db PATH`` instead of ``--votes`` is
-  exit 2 for now: the vote store records no survey item or participant with a vote.
+  "failed_participants", "items", "failed_items" (fields of ``survey.ItemResult``), "ratings" (as
+  ``arena ratings --json``, or null)}``, NaN as null. ``--db PATH`` instead of ``--votes`` reads the
+  votes the app stored for this survey (see ``colorlab.arena.survey_runs``).
 
 Exit codes: 0 success; 2 a usage or input mistake (one line ``colorlab: error: ...`` on stderr, no
 traceback); 1 a folder run in which some files failed (each reported on stderr, the rest written).
@@ -417,7 +417,7 @@ def _add_arena_commands(commands: Any) -> None:
         "--db",
         metavar="PATH",
         type=Path,
-        help="the vote store (not yet possible: it records no survey item or participant)",
+        help="the vote store (arena.sqlite3) the app kept the survey's votes in",
     )
     source.add_argument(
         "--votes",
@@ -574,16 +574,12 @@ def _markdown(lines: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
 def cmd_survey_results(args: argparse.Namespace) -> int:
     from colorlab.arena.survey import load_survey, results_csv, survey_results
 
-    if args.db is not None:
-        # The store's votes (schema 1) carry a battle id and a session, but no survey item id and
-        # no participant id, and no convention puts them in those fields; so they cannot be read.
-        raise UsageError(
-            "survey results cannot read --db yet: the vote store records no survey item id and "
-            "no participant id with a vote; give the survey votes as JSON lines with --votes FILE"
-        )
     _check_rounds(args.rounds)
     survey = load_survey(args.survey)
-    votes = read_vote_lines(args.votes)
+    if args.db is not None:
+        votes = _survey_store_votes(survey, args.db)
+    else:
+        votes = read_vote_lines(args.votes)
     results = survey_results(survey, votes, rounds=args.rounds, seed=args.seed)
     if args.csv is not None:
         results_csv(results, args.csv)
@@ -612,6 +608,22 @@ def cmd_survey_results(args: argparse.Namespace) -> int:
         print("\nRatings over the survey (participants who passed)\n")
         print(leaderboard_table(results.leaderboard))
     return EXIT_OK
+
+
+def _survey_store_votes(survey: Any, path: Path) -> list[dict[str, Any]]:
+    """The survey's votes in the vote store at ``path`` (a file, or a folder holding one)."""
+    from colorlab.arena.store import DB_NAME, VoteStore
+    from colorlab.arena.survey_runs import survey_votes
+
+    if path.is_dir() and (path / DB_NAME).is_file():
+        path = path / DB_NAME
+    if not path.is_file() or path.stat().st_size == 0:
+        raise UsageError(f"no vote store at {str(path)!r}: give --db the arena's {DB_NAME} file")
+    store = VoteStore(path, max_votes_per_minute=None)
+    try:
+        return survey_votes(store, survey)
+    finally:
+        store.close()
 
 
 def read_vote_lines(path: Path) -> list[dict[str, Any]]:

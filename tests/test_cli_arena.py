@@ -260,10 +260,34 @@ def test_survey_results_json(tiny_survey, tmp_path, capsys) -> None:
     assert [row["method"] for row in report["ratings"]["rows"]] == ["eccv16", "siggraph17"]
 
 
-def test_survey_results_from_db_says_what_is_missing(tiny_survey, voted_db, capsys) -> None:
-    path, _ = voted_db
-    assert main(["survey", "results", str(tiny_survey), "--db", str(path)]) == 2
-    assert_one_line_error(capsys.readouterr().err, "participant", "--votes")
+def test_survey_results_from_db_reads_the_survey_votes_in_the_store(
+    tiny_survey, tmp_path, capsys
+) -> None:
+    from colorlab.arena.survey import load_survey
+    from colorlab.arena.survey_runs import issue_survey_battle
+
+    survey = load_survey(tiny_survey)
+    store = VoteStore(tmp_path / "arena.sqlite3", max_votes_per_minute=None)
+    me = store.client_hash("127.0.0.1")
+    lines = write_votes(tmp_path / "votes.jsonl").read_text(encoding="utf-8").splitlines()
+    for vote in map(json.loads, lines):
+        item = survey.item(vote["item"])
+        battle = issue_survey_battle(store, survey, item, "b", vote["participant"], me)
+        store.record_vote(battle, vote["winner"], vote["participant"], me)
+    store.close()
+    args = ["survey", "results", str(tiny_survey), "--rounds", "50", "--json"]
+    assert main([*args, "--db", str(tmp_path / "arena.sqlite3")]) == 0
+    from_db = json.loads(capsys.readouterr().out)
+    assert main([*args, "--votes", str(tmp_path / "votes.jsonl")]) == 0
+    assert from_db == json.loads(capsys.readouterr().out)
+    assert from_db["failed_participants"] == ["p7"]
+
+
+def test_survey_results_missing_db_is_a_usage_error(tiny_survey, tmp_path, capsys) -> None:
+    missing = tmp_path / "nothing.sqlite3"
+    assert main(["survey", "results", str(tiny_survey), "--db", str(missing)]) == 2
+    assert "no vote store" in capsys.readouterr().err
+    assert not missing.exists()
 
 
 def test_survey_results_bad_vote_line_names_the_line(tiny_survey, tmp_path, capsys) -> None:

@@ -14,6 +14,7 @@ from colorlab.arena import battles
 from colorlab.arena.plots import ratings_plot, winrate_heatmap
 from colorlab.ui.api import arena_store, voter
 from colorlab.ui.recolor_tab import warned
+from colorlab.ui.survey_view import build_survey_view
 
 TERMS = (
     "**What is stored**: for each vote, the battle (task, input image hash, the two methods and "
@@ -82,6 +83,7 @@ def standings(task):
 
 def build_arena_tab() -> None:
     """Build the tab's components and wire their events (inside an open ``gr.Blocks``)."""
+    build_survey_view(TERMS)  # hidden unless the page is opened with ?survey=NAME
     task = gr.Radio(list(battles.ARENA_TASKS), value="stylize", label="Task", elem_id="arena-task")
     with gr.Tab("Battle"):
         gr.Markdown(TERMS, elem_classes=["note"])
