@@ -4,9 +4,13 @@ The buttons stay locked until both outputs are shown; a vote reveals the two met
 the buttons again; the vote is in the store and on the leaderboard.
 """
 
+import io
 import re
 
+import numpy as np
 import pytest
+from PIL import Image
+from skimage import data
 
 from colorlab.ui.api import arena_store
 from tests.test_app_browser import TIMEOUT_MS, browser  # noqa: F401 (a fixture)
@@ -48,4 +52,23 @@ def test_a_full_battle_reveals_the_methods_and_counts_on_the_leaderboard(browser
         " return t.includes(' to ') && names.every(n => t.includes(n)); }",
         arg=[vote.method_a, vote.method_b],
     )
+    page.close()
+
+
+def test_a_battle_on_an_uploaded_image_shows_it_as_the_input(browser, app_url, tmp_path):  # noqa: F811
+    path = tmp_path / "mine.png"
+    Image.fromarray(data.coffee()[::4, ::4]).save(path)  # 150 x 100
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(app_url)
+    page.get_by_role("tab", name="A/B arena").click()
+    page.locator("#arena-upload input[type=file]").set_input_files(str(path))
+    page.wait_for_function("() => document.querySelector('#arena-upload img')")
+
+    page.click("#arena-new")
+    page.wait_for_function("() => !document.querySelector('#arena-vote-left').disabled")
+
+    src = page.locator("#arena-input img").get_attribute("src")
+    shown = np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGB"))
+    assert shown.shape == (100, 150, 3)  # the upload, not an example
     page.close()

@@ -31,11 +31,12 @@ CHOICE_LABELS = {
 _UI = {"api_visibility": "undocumented"}  # the clean /battle, /vote, /leaderboard are in api.py
 
 
-def start(task, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
-    """Run a new battle: both outputs, the battle kept server-side, vote buttons enabled."""
+def start(task, upload, request: gr.Request, progress=gr.Progress()):  # noqa: B008
+    """Run a new battle on the upload (or an example): both outputs, the battle kept
+    server-side, vote buttons enabled."""
     progress(0.1, desc="Running both methods")
     session, client = voter("", request)
-    battle = battles.new_battle(arena_store(), task, session, client)
+    battle = battles.new_battle(arena_store(), task, session, client, image=upload)
     state = {"battle_id": battle.battle_id, "shown_at": time.monotonic()}
     buttons = [gr.Button(interactive=True) for _ in CHOICE_LABELS]
     reveal = "Which is better? The methods are revealed after your vote."
@@ -87,7 +88,15 @@ def build_arena_tab() -> None:
     task = gr.Radio(list(battles.ARENA_TASKS), value="stylize", label="Task", elem_id="arena-task")
     with gr.Tab("Battle"):
         gr.Markdown(TERMS, elem_classes=["note"])
-        new = gr.Button("New battle", variant="primary", elem_id="arena-new")
+        with gr.Row():
+            upload = gr.Image(
+                label="Your own input (optional; otherwise an example is drawn)",
+                type="filepath",
+                sources=["upload", "clipboard"],
+                height=160,
+                elem_id="arena-upload",
+            )
+            new = gr.Button("New battle", variant="primary", elem_id="arena-new")
         with gr.Row(equal_height=True):
             source = gr.Image(label="Input", interactive=False, height=300, elem_id="arena-input")
             left = gr.Image(label="Left", interactive=False, height=300, elem_id="arena-left")
@@ -111,7 +120,7 @@ def build_arena_tab() -> None:
 
     new.click(
         warned(start),
-        task,
+        [task, upload],
         [source, left, right, battle, reveal, *buttons],
         api_name="arena_new",
         **_UI,
