@@ -19,6 +19,7 @@ from PIL import Image
 
 from colorlab.arena.store import VoteStore
 from colorlab.cli import main
+from tests.test_cli import assert_user_error
 
 REPO = Path(__file__).resolve().parents[1]
 STRENGTHS = {"strong": 1.5, "middle": 0.5, "weak": -1.0}  # natural-log odds
@@ -64,15 +65,6 @@ def fill_store(path: Path, votes: int = 240, seed: int = 1, task: str = "recolor
 def voted_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     path = tmp_path_factory.mktemp("arena") / "arena.sqlite3"
     return path, fill_store(path)
-
-
-def assert_one_line_error(stderr: str, *fragments: str) -> None:
-    assert "Traceback" not in stderr
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("colorlab: error: "), stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, stderr)
 
 
 def test_arena_ratings_json_orders_methods_by_strength_and_counts_votes(voted_db) -> None:
@@ -132,7 +124,7 @@ def test_arena_ratings_seed_makes_intervals_reproducible(voted_db, capsys) -> No
 def test_arena_ratings_missing_db_is_a_usage_error(tmp_path, capsys) -> None:
     missing = tmp_path / "nowhere" / "arena.sqlite3"
     assert main(["arena", "ratings", "--db", str(missing)]) == 2
-    assert_one_line_error(capsys.readouterr().err, "no vote store", str(missing))
+    assert_user_error(capsys.readouterr().err, "no vote store", str(missing))
     assert not missing.exists()  # reporting must not create a store
 
 
@@ -141,26 +133,26 @@ def test_arena_ratings_corrupt_db_is_a_usage_error(tmp_path, capsys, content) ->
     path = tmp_path / "arena.sqlite3"
     path.write_bytes(content)
     assert main(["arena", "ratings", "--db", str(path)]) == 2
-    assert_one_line_error(capsys.readouterr().err, str(path))
+    assert_user_error(capsys.readouterr().err, str(path))
 
 
 def test_arena_ratings_unknown_task_is_a_usage_error(voted_db, capsys) -> None:
     path, _ = voted_db
     assert main(["arena", "ratings", "--db", str(path), "--task", "paint"]) == 2
-    assert_one_line_error(capsys.readouterr().err, "unknown task 'paint'", "recolor")
+    assert_user_error(capsys.readouterr().err, "unknown task 'paint'", "recolor")
 
 
 def test_arena_ratings_task_without_votes_is_a_usage_error(voted_db, capsys) -> None:
     path, _ = voted_db
     assert main(["arena", "ratings", "--db", str(path), "--task", "stylize"]) == 2
-    assert_one_line_error(capsys.readouterr().err, "no votes for task 'stylize'")
+    assert_user_error(capsys.readouterr().err, "no votes for task 'stylize'")
 
 
 def test_arena_ratings_empty_store_is_a_usage_error(tmp_path, capsys) -> None:
     path = tmp_path / "arena.sqlite3"
     VoteStore(path).close()
     assert main(["arena", "ratings", "--db", str(path)]) == 2
-    assert_one_line_error(capsys.readouterr().err, "no votes yet")
+    assert_user_error(capsys.readouterr().err, "no votes yet")
 
 
 def test_arena_ratings_several_tasks_need_task(tmp_path, capsys) -> None:
@@ -168,7 +160,7 @@ def test_arena_ratings_several_tasks_need_task(tmp_path, capsys) -> None:
     fill_store(path, votes=20, task="recolor")
     fill_store(path, votes=20, seed=2, task="stylize")
     assert main(["arena", "ratings", "--db", str(path)]) == 2
-    assert_one_line_error(capsys.readouterr().err, "--task", "recolor, stylize")
+    assert_user_error(capsys.readouterr().err, "--task", "recolor, stylize")
     assert main(["arena", "ratings", "--db", str(path), "--task", "stylize", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["votes"] == 20
 
@@ -294,11 +286,11 @@ def test_survey_results_bad_vote_line_names_the_line(tiny_survey, tmp_path, caps
     votes = tmp_path / "votes.jsonl"
     votes.write_text('{"item": "lake", "participant": "p1", "winner": "a"}\n{oops\n')
     assert main(["survey", "results", str(tiny_survey), "--votes", str(votes)]) == 2
-    assert_one_line_error(capsys.readouterr().err, "votes.jsonl line 2")
+    assert_user_error(capsys.readouterr().err, "votes.jsonl line 2")
 
 
 def test_survey_results_unknown_item_is_a_usage_error(tiny_survey, tmp_path, capsys) -> None:
     votes = tmp_path / "votes.jsonl"
     votes.write_text('{"item": "river", "participant": "p1", "winner": "a"}\n')
     assert main(["survey", "results", str(tiny_survey), "--votes", str(votes)]) == 2
-    assert_one_line_error(capsys.readouterr().err, "river")
+    assert_user_error(capsys.readouterr().err, "river")
