@@ -444,10 +444,15 @@ def _add_bootstrap_arguments(command: argparse.ArgumentParser) -> None:
 def cmd_arena_ratings(args: argparse.Namespace) -> int:
     from colorlab.arena import ratings
     from colorlab.arena.store import DB_NAME, VoteStore
+    from colorlab.arena.survey_runs import SURVEY_TASK_PREFIX
     from colorlab.methods import TASKS
 
-    if args.task is not None and args.task not in TASKS:
-        raise UsageError(f"unknown task {args.task!r}; tasks are {', '.join(sorted(TASKS))}")
+    known = args.task is None or args.task in TASKS or args.task.startswith(SURVEY_TASK_PREFIX)
+    if not known:
+        raise UsageError(
+            f"unknown task {args.task!r}; tasks are {', '.join(sorted(TASKS))} "
+            f"and {SURVEY_TASK_PREFIX}<survey name>"
+        )
     _check_rounds(args.rounds)
     path = args.db
     if path.is_dir() and (path / DB_NAME).is_file():

@@ -273,6 +273,10 @@ def test_survey_results_from_db_reads_the_survey_votes_in_the_store(
     assert main([*args, "--votes", str(tmp_path / "votes.jsonl")]) == 0
     assert from_db == json.loads(capsys.readouterr().out)
     assert from_db["failed_participants"] == ["p7"]
+    # The survey's votes are a task of their own in the store, rated like any other.
+    db = ["--db", str(tmp_path / "arena.sqlite3"), "--json", "--rounds", "20"]
+    assert main(["arena", "ratings", "--task", f"survey:{tiny_survey.stem}", *db]) == 0
+    assert json.loads(capsys.readouterr().out)["votes"] == len(lines)
 
 
 def test_survey_results_missing_db_is_a_usage_error(tiny_survey, tmp_path, capsys) -> None:

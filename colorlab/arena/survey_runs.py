@@ -46,6 +46,9 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 BROKEN_GREY = 0.5
 
 
+SURVEY_TASK_PREFIX = "survey:"  # the store task of a survey's votes: survey:<name>
+
+
 def survey_dir() -> Path:
     """Where survey files are looked up: ``COLORLAB_SURVEY_DIR`` as it is now, else ./surveys."""
     return Path(os.environ.get("COLORLAB_SURVEY_DIR") or "surveys")
@@ -68,7 +71,7 @@ def survey_name(survey: Survey) -> str:
 
 def survey_task(survey: Survey) -> str:
     """The store task under which this survey's votes are kept."""
-    return f"survey:{survey_name(survey)}"
+    return f"{SURVEY_TASK_PREFIX}{survey_name(survey)}"
 
 
 def stored_methods(item: SurveyItem) -> tuple[str, str]:
