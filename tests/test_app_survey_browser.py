@@ -62,3 +62,31 @@ def test_a_survey_of_three_items_ends_with_a_valid_completion_code(
     assert {v["item"] for v in votes} == {"one", "two", "check"}
     assert len(store.votes(survey_task(survey))) == 3
     page.close()
+
+
+def test_a_participant_named_in_the_link_continues_after_a_reload(
+    browser,  # noqa: F811
+    app_url,
+    tmp_path,
+    monkeypatch,
+):
+    monkeypatch.setenv("COLORLAB_SURVEY_DIR", str(tmp_path))
+    write_survey(tmp_path, "browser-resume")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    link = app_url + "?survey=browser-resume&participant=alice-01"
+
+    def shows(text: str) -> None:
+        page.wait_for_function(
+            "text => document.querySelector('#survey-progress')?.innerText.includes(text)",
+            arg=text,
+        )
+
+    page.goto(link)
+    shows("Item 1 of 3")
+    page.wait_for_function("() => !document.querySelector('#survey-vote-left').disabled")
+    page.click("#survey-vote-left")
+    shows("Item 2 of 3")
+    page.goto(link)  # a reload: the same participant, so the voted item is not asked again
+    shows("Item 2 of 3")
+    page.close()

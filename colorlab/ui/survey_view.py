@@ -1,7 +1,9 @@
 """Survey mode of the "A/B arena" tab, entered with ``?survey=NAME`` in the page address.
 
 The page loads ``NAME.json`` (or .yaml) from ``COLORLAB_SURVEY_DIR`` (see
-:mod:`colorlab.arena.survey_runs`), the participant id is the Gradio session hash, and the
+:mod:`colorlab.arena.survey_runs`), the participant id is ``?participant=ID`` when the link
+carries one (as recruiting platforms add; the participant can then reload and continue), else
+the Gradio session hash (a reload starts afresh), and the
 participant's items (``survey.assign_items``) are shown one at a time: title, instructions, the
 terms notice, "Item k of n", the two outputs and the four vote buttons, enabled only once the
 outputs are shown and locked again by the vote. Each item takes one vote, stored as a battle of
@@ -9,6 +11,7 @@ the survey's store task; after the last one the completion code is shown. Withou
 the view stays hidden. A page opened with ``?survey`` also switches to the arena tab.
 """
 
+import re
 import time
 
 import gradio as gr
@@ -48,7 +51,8 @@ def _next(state: dict, request: gr.Request) -> tuple:
     """
     survey = find_survey(state["survey"])
     store = arena_store()
-    participant, client = voter("", request)
+    participant = state["participant"]
+    _, client = voter(participant, request)
     assigned = assign_items(survey, participant)
     done = voted_items(store, survey, participant)
     remaining = [a for a in assigned if a.item.id not in done]
@@ -66,6 +70,14 @@ def _next(state: dict, request: gr.Request) -> tuple:
     state = {**state, "battle_id": shown.battle_id, "shown_at": time.monotonic()}
     progress = f"Item {total - len(remaining) + 1} of {total}"
     return state, progress, shown.left, shown.right, "", *_locked(True)
+
+
+def participant_of(request: gr.Request) -> str:
+    """``?participant=ID`` (letters, digits, ``-`` and ``_``, at most 64) or the session hash."""
+    given = request.query_params.get("participant", "")
+    if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", given):
+        return given
+    return voter("", request)[0]
 
 
 def open_survey(request: gr.Request):
@@ -90,7 +102,7 @@ def open_survey(request: gr.Request):
             "",
             *_locked(),
         )
-    state, *rest = _next({"survey": name}, request)
+    state, *rest = _next({"survey": name, "participant": participant_of(request)}, request)
     return gr.Group(visible=True), f"## {survey.title}", survey.instructions, state, *rest
 
 
@@ -100,7 +112,8 @@ def cast(choice: str):
     def handler(state, request: gr.Request):
         if not state or not state.get("battle_id"):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), *_locked()
-        participant, client = voter("", request)
+        participant = state["participant"]
+        _, client = voter(participant, request)
         latency = 1000 * (time.monotonic() - state["shown_at"])
         arena_store().record_vote(state["battle_id"], choice, participant, client, latency)
         return _next(state, request)
