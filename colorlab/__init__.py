@@ -8,6 +8,9 @@ The public API is small: load and save images, extract a palette, and run any re
 >>> method = colorlab.get_method("recolor", "chang")
 >>> out = method.run(image, source_palette=palette.colors, target_palette=new_colors)
 >>> colorlab.save_image(out, "recolored.png")
+
+Tasks: ``recolor``, ``colorize`` and ``stylize`` (``colorlab.list_methods(task)``); the A/B
+arena's store, ratings and surveys are in :mod:`colorlab.arena`.
 """
 
 from colorlab.errors import ColorLabError
