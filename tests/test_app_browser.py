@@ -18,8 +18,6 @@ from PIL import Image
 from skimage import data
 
 from colorlab.color import parse_hex, srgb_to_lab
-from colorlab.colorize import MODELS, load_colorizer
-from colorlab.errors import ModelNotFoundError
 from colorlab.palette import extract_palette
 from colorlab.ui import work
 from colorlab.ui.colorize_tab import HINT_COLORS
@@ -375,20 +373,14 @@ def test_the_temperature_slider_changes_the_result_on_release(colorize_page):
     assert np.abs(_blocks(after) - _blocks(before)).mean() > 0.002
 
 
-def test_a_model_without_temperature_hides_the_slider_and_missing_weights_are_explained(
-    colorize_page,
-):
+def test_a_model_without_temperature_hides_the_slider_and_shows_its_result(colorize_page):
     page = colorize_page
+    shown = _after_src(page)
     page.locator("#colorize-method input").click()
     page.get_by_role("option", name="Regression baseline (L1)").click()
 
     page.locator("#colorize-temperature").wait_for(state="hidden")
-    try:  # the baselines' weights come later; until then the user is told how to get them
-        load_colorizer(MODELS["regression"])
-    except ModelNotFoundError:
-        toast = page.locator(".toast-body", has_text="not found")
-        toast.wait_for()
-        assert "python -m training.train_colorizer --kind regression" in toast.inner_text()
+    _wait_for_new_result(page, shown)  # the regression model's colorization replaces it
     page.locator("#colorize-method input").click()
     page.get_by_role("option", name="Classification + hints (Zhang et al. 2016/2017)").click()
     page.locator("#colorize-temperature").wait_for(state="visible")
