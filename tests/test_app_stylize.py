@@ -24,7 +24,7 @@ from colorlab import methods
 from colorlab.color import srgb_to_lab
 from colorlab.errors import Cancelled
 from colorlab.imageio import load_image
-from colorlab.methods import Method, Param, get_method, list_methods
+from colorlab.methods import Method, Param, get_method
 from colorlab.stylize import PRESERVE_LIGHTNESS, STRENGTH
 from colorlab.ui import stylize_tab, work
 from colorlab.ui.examples import CONTENT_PHOTOS
@@ -59,8 +59,6 @@ def _stylize(client, photos, *args):
 
 def _neural_unavailable_reason() -> str:
     """The neural method's reason for being unavailable here; skips where it is not."""
-    if "neural" not in {m.name for m in list_methods("stylize")}:
-        pytest.skip("the neural stylize method is not registered yet (issue 5, second half)")
     reason = get_method("stylize", "neural").unavailable_reason()
     if reason is None:
         pytest.skip("the neural method's weights are reachable here, so it is available")

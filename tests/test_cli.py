@@ -22,7 +22,7 @@ from skimage.transform import resize
 from colorlab.cli import main
 from colorlab.color import in_gamut, lab_to_srgb, parse_hex, srgb_to_lab, to_hex
 from colorlab.imageio import load_image, to_uint8
-from colorlab.methods import get_method, list_methods
+from colorlab.methods import get_method
 from colorlab.palette import extract_palette
 
 REPO = Path(__file__).resolve().parents[1]
@@ -538,8 +538,6 @@ def test_a_style_folder_is_a_user_error(photos, tmp_path) -> None:
 
 
 def test_an_unavailable_method_exits_2_with_its_reason(photos, tmp_path, capsys) -> None:
-    if "neural" not in {m.name for m in list_methods("stylize")}:
-        pytest.skip("the neural stylize method is not registered yet (issue 5, second half)")
     reason = get_method("stylize", "neural").unavailable_reason()
     if reason is None:
         pytest.skip("the neural method's VGG-19 weights are reachable here, so it is available")
