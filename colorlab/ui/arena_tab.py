@@ -13,8 +13,8 @@ import gradio as gr
 from colorlab.arena import battles
 from colorlab.arena.plots import ratings_plot, winrate_heatmap
 from colorlab.ui.api import arena_store, voter
-from colorlab.ui.recolor_tab import warned
 from colorlab.ui.survey_view import build_survey_view
+from colorlab.ui.widgets import photo_input, warned
 
 TERMS = (
     "**What is stored**: for each vote, the battle (task, input image hash, the two methods and "
@@ -89,12 +89,8 @@ def build_arena_tab() -> None:
     with gr.Tab("Battle"):
         gr.Markdown(TERMS, elem_classes=["note"])
         with gr.Row():
-            upload = gr.Image(
-                label="Your own input (optional; otherwise an example is drawn)",
-                type="filepath",
-                sources=["upload", "clipboard"],
-                height=160,
-                elem_id="arena-upload",
+            upload = photo_input(
+                "Your own input (optional; otherwise an example is drawn)", "arena-upload", 160
             )
             new = gr.Button("New battle", variant="primary", elem_id="arena-new")
         with gr.Row(equal_height=True):

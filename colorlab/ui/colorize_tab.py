@@ -14,7 +14,7 @@ from colorlab.imageio import to_uint8
 from colorlab.methods import get_method, list_methods
 from colorlab.ui import work
 from colorlab.ui.examples import grey_example_paths
-from colorlab.ui.recolor_tab import warned
+from colorlab.ui.widgets import photo_input, result_view, warned
 
 DEFAULT_METHOD = "classification"
 TEMPERATURE_RANGE = (0.05, 1.0)  # below 0.05 the annealed mean is the mode: no visible change
@@ -92,13 +92,8 @@ def build_colorize_tab() -> None:
     methods = list_methods("colorize")
     temperature_param = _temperature_param(DEFAULT_METHOD)
     with gr.Row(equal_height=False):
-        photo = gr.Image(
-            label="Photo (grey or colour: only its lightness is used)",
-            type="filepath",
-            sources=["upload", "clipboard"],
-            height=220,
-            scale=1,
-            elem_id="colorize-photo",
+        photo = photo_input(
+            "Photo (grey or colour: only its lightness is used)", "colorize-photo", 220, scale=1
         )
         with gr.Column(scale=2):
             gr.Examples(
@@ -138,22 +133,8 @@ def build_colorize_tab() -> None:
             )
             clear = gr.Button("Clear hints", size="sm", elem_id="clear-hints")
         with gr.Column(scale=1):
-            slider = gr.ImageSlider(
-                label="Grey / colorized",
-                format="jpeg",
-                max_height=520,
-                elem_id="colorize-result",
-            )
-            download_button = gr.DownloadButton(
-                "Download full resolution (PNG)",
-                variant="primary",
-                interactive=False,
-                elem_id="colorize-download",
-            )
-            gr.Markdown(
-                f"The comparison shows a copy at most {work.PREVIEW_MAX_SIDE} px on a side; "
-                "the download has the photo's original size.",
-                elem_classes=["note"],
+            slider, download_button = result_view(
+                "Grey / colorized", "colorize-result", "colorize-download", 520
             )
     # The photo as uploaded: the image input re-encodes its own copy (a JPEG loses quality).
     source = gr.State(None)

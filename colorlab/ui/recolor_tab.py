@@ -7,8 +7,6 @@ renderer skips a request equal to the one already shown; filling eight pickers a
 one render, not eight. The download follows the shown result through the state's own ``change``.
 """
 
-import functools
-
 import gradio as gr
 import numpy as np
 
@@ -20,6 +18,7 @@ from colorlab.palette import Palette
 from colorlab.ui import work
 from colorlab.ui.api import DEFAULT_K
 from colorlab.ui.examples import example_paths
+from colorlab.ui.widgets import photo_input, result_view, warned
 
 MIN_K, MAX_K = 3, 8
 # The UI's own events are callable but left out of the API page, which documents the clean
@@ -45,23 +44,6 @@ def swatch_html(palette: Palette) -> str:
         '<div style="display:flex;border-radius:8px;overflow:hidden;'
         f'border:1px solid var(--border-color-primary)">{cells}</div>'
     )
-
-
-def warned(fn):
-    """Show ColorLab's own errors as a warning toast and leave every output as it was.
-
-    (``gr.Error`` would also put an error badge on each of the event's outputs: eight pickers.)
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ColorLabError as exc:
-            gr.Warning(str(exc))
-            return gr.skip()
-
-    return wrapper
 
 
 def _key(photo: str | dict | None) -> work.ImageKey:
@@ -118,12 +100,8 @@ def build_recolor_tab() -> None:
     methods = list_methods("recolor")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
-            photo = gr.Image(
-                label="Photo (click a point to give its colour to the chosen entry)",
-                type="filepath",
-                sources=["upload", "clipboard"],
-                height=300,
-                elem_id="photo",
+            photo = photo_input(
+                "Photo (click a point to give its colour to the chosen entry)", "photo", 300
             )
             gr.Examples(
                 example_paths(), inputs=photo, label="Or try one of these", elem_id="examples"
@@ -165,21 +143,7 @@ def build_recolor_tab() -> None:
             )
             import_button = gr.Button("Import palette", size="sm")
         with gr.Column(scale=1):
-            # JPEG: encodes in 2 ms where PNG takes 250 ms at 1024 px, for every edit.
-            slider = gr.ImageSlider(
-                label="Before / after", format="jpeg", max_height=640, elem_id="result"
-            )
-            download_button = gr.DownloadButton(
-                "Download full resolution (PNG)",
-                variant="primary",
-                interactive=False,
-                elem_id="download",
-            )
-            gr.Markdown(
-                f"The comparison shows a copy at most {work.PREVIEW_MAX_SIDE} px on a side; "
-                "the download has the photo's original size.",
-                elem_classes=["note"],
-            )
+            slider, download_button = result_view("Before / after", "result", "download", 640)
     shown = gr.State({})  # what the result shows: image, method, k and target palette
     view = [slider, hex_text, shown, download_button]
 

@@ -18,7 +18,7 @@ from colorlab.imageio import to_uint8
 from colorlab.methods import Param, get_method, list_methods
 from colorlab.ui import work
 from colorlab.ui.examples import CONTENT_PHOTOS, STYLE_PHOTOS, example_paths
-from colorlab.ui.recolor_tab import warned
+from colorlab.ui.widgets import photo_input, result_view, warned
 
 DEFAULT_METHOD = "reinhard"
 _UI = {"api_visibility": "undocumented"}  # the clean /stylize endpoint is in colorlab.ui.api
@@ -190,13 +190,7 @@ def build_stylize_tab() -> None:
         with gr.Column(scale=1):
             with gr.Row(equal_height=False):
                 with gr.Column(min_width=200):
-                    content = gr.Image(
-                        label="Content photo",
-                        type="filepath",
-                        sources=["upload", "clipboard"],
-                        height=220,
-                        elem_id="stylize-content",
-                    )
+                    content = photo_input("Content photo", "stylize-content", 220)
                     gr.Examples(
                         example_paths(CONTENT_PHOTOS),
                         inputs=content,
@@ -204,13 +198,7 @@ def build_stylize_tab() -> None:
                         elem_id="stylize-content-examples",
                     )
                 with gr.Column(min_width=200):
-                    style = gr.Image(
-                        label="Style image",
-                        type="filepath",
-                        sources=["upload", "clipboard"],
-                        height=220,
-                        elem_id="stylize-style",
-                    )
+                    style = photo_input("Style image", "stylize-style", 220)
                     gr.Examples(
                         example_paths(STYLE_PHOTOS),
                         inputs=style,
@@ -245,22 +233,8 @@ def build_stylize_tab() -> None:
                     "Cancel", variant="stop", visible=long, elem_id="stylize-cancel"
                 )
         with gr.Column(scale=1):
-            slider = gr.ImageSlider(
-                label="Content / stylized",
-                format="jpeg",
-                max_height=640,
-                elem_id="stylize-result",
-            )
-            download_button = gr.DownloadButton(
-                "Download full resolution (PNG)",
-                variant="primary",
-                interactive=False,
-                elem_id="stylize-download",
-            )
-            gr.Markdown(
-                f"The comparison shows a copy at most {work.PREVIEW_MAX_SIDE} px on a side; "
-                "the download has the content's original size.",
-                elem_classes=["note"],
+            slider, download_button = result_view(
+                "Content / stylized", "stylize-result", "stylize-download", 640, "content"
             )
     shown = gr.State({})  # what the result shows: both images, the method and its parameters
     view = [slider, shown, download_button]
