@@ -52,7 +52,7 @@ def test_pair_weights_favour_pairs_with_fewer_votes():
 def test_battles_draw_under_voted_pairs_more_often(store, voter, monkeypatch, tmp_path):
     quick = [m for m in battles.arena_methods(TASK) if m.name in {"idt", "mkl", "reinhard"}]
     monkeypatch.setattr(battles, "arena_methods", lambda task: quick)
-    monkeypatch.setattr(battles, "_run", lambda task, method, params, image, style: image)
+    monkeypatch.setattr(battles, "run_method", lambda task, method, params, image, style: image)
     monkeypatch.setattr(battles, "save_image", lambda image, path, **options: path)  # speed
     for _ in range(19):  # (mkl, reinhard) has 19 votes: weight 1/20 against 1 for the others
         battle_id = store.issue_battle(TASK, "0" * 64, "mkl", {}, "reinhard", {}, "a", **voter)
@@ -117,7 +117,7 @@ def test_an_upload_is_the_battles_input_and_its_hash_is_kept(store, voter, tmp_p
     battles.vote(store, battle.battle_id, "right", **voter)
 
     assert store.votes()[-1].input_hash == battles.input_hash(
-        battles._shrunk(coffee), battles._example(battles.STYLE_EXAMPLE)
+        battles.shrunk(coffee), battles.example_image(battles.STYLE_EXAMPLE)
     )
     assert _pixels(battle.input).shape == (341, 512, 3)  # 400 x 600, shrunk to 512 wide
 

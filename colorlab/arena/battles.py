@@ -127,18 +127,18 @@ def new_battle(
         )
     if image is None:
         names = EXAMPLES[task]
-        image = _example(names[int(rng.integers(len(names)))], grey=task == "colorize")
+        image = example_image(names[int(rng.integers(len(names)))], grey=task == "colorize")
     else:
-        image = _shrunk(load_image(image))
-    style = _example(STYLE_EXAMPLE) if task == "stylize" else None
+        image = shrunk(load_image(image))
+    style = example_image(STYLE_EXAMPLE) if task == "stylize" else None
 
     pairs, weights = pair_weights(list(methods), store.pair_counts(task))
     name_a, name_b = pairs[int(rng.choice(len(pairs), p=weights))]
     left = "a" if rng.random() < 0.5 else "b"
     params_a = methods[name_a].resolve_params()
     params_b = methods[name_b].resolve_params()
-    output_a = _run(task, methods[name_a], params_a, image, style)
-    output_b = _run(task, methods[name_b], params_b, image, style)
+    output_a = run_method(task, methods[name_a], params_a, image, style)
+    output_b = run_method(task, methods[name_b], params_b, image, style)
 
     folder = Path(output_dir) if output_dir is not None else OUTPUT_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -247,7 +247,7 @@ def rotate_hues(colors: np.ndarray, degrees: float = RECOLOR_HUE_DEGREES) -> np.
     return lab_to_srgb(lab.astype(np.float32)).astype(np.float32)
 
 
-def _run(
+def run_method(
     task: str, method: Method, params: dict, image: np.ndarray, style: np.ndarray | None
 ) -> np.ndarray:
     if task == "colorize":
@@ -259,17 +259,17 @@ def _run(
 
 
 @lru_cache(maxsize=16)
-def _example(name: str, grey: bool = False) -> np.ndarray:
+def example_image(name: str, grey: bool = False) -> np.ndarray:
     """A scikit-image photo, shrunk to ``MAX_SIDE``; in grey (three equal channels) if asked."""
     from skimage import data
 
     photo = Image.fromarray(getattr(data, name)())
-    image = _shrunk(load_image(photo.convert("L") if grey else photo))
+    image = shrunk(load_image(photo.convert("L") if grey else photo))
     image.flags.writeable = False  # shared between battles
     return image
 
 
-def _shrunk(image: np.ndarray) -> np.ndarray:
+def shrunk(image: np.ndarray) -> np.ndarray:
     height, width = image.shape[:2]
     if max(height, width) <= MAX_SIDE:
         return image

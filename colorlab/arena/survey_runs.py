@@ -30,6 +30,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -99,16 +100,28 @@ class SurveyBattle:
 
 
 def item_outputs(survey: Survey, item: SurveyItem) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The item's input and outputs by side ("a", "b"); an attention check's broken side grey."""
-    image = battles._shrunk(load_image(item.image))
-    style = battles._example(battles.STYLE_EXAMPLE) if survey.task == "stylize" else None
+    """The item's input and outputs by side ("a", "b"); an attention check's broken side grey.
+
+    The same for every participant, so computed once per process (until the survey file
+    changes); treat the arrays as read-only.
+    """
+    return _item_outputs(str(survey.path), survey.path.stat().st_mtime_ns, item.id)
+
+
+@lru_cache(maxsize=32)
+def _item_outputs(path: str, stamp: int, item_id: str) -> tuple[np.ndarray, dict]:
+    # ``stamp`` (the file's mtime) only keys the cache: an edited survey is computed again.
+    survey = load_survey(path)
+    item = survey.item(item_id)
+    image = battles.shrunk(load_image(item.image))
+    style = battles.example_image(battles.STYLE_EXAMPLE) if survey.task == "stylize" else None
     outputs = {}
     for side, name, params in zip("ab", item.methods, item.params, strict=True):
         if item.attention_check and item.broken == side:
             outputs[side] = None
             continue
         method = get_method(survey.task, name)
-        outputs[side] = battles._run(
+        outputs[side] = battles.run_method(
             survey.task, method, method.resolve_params(**params), image, style
         )
     shape = next((o.shape for o in outputs.values() if o is not None), image.shape)
