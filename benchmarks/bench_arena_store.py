@@ -28,7 +28,13 @@ INPUT = "9" * 64
 
 
 def _writer(path: str, writer: int, n: int, ready, go) -> None:
-    store = VoteStore(path, max_votes_per_minute=None, max_client_votes_per_minute=None)
+    store = VoteStore(
+        path,
+        max_votes_per_minute=None,
+        max_client_votes_per_minute=None,
+        max_battles_per_minute=None,
+        max_client_battles_per_minute=None,
+    )
     client = store.client_hash(f"10.0.0.{writer}")
     session = f"bench-{writer}"
     ready.release()

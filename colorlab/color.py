@@ -13,6 +13,7 @@ array([100.,   0.,   0.], dtype=float32)
 from __future__ import annotations
 
 import re
+import reprlib
 
 import numpy as np
 
@@ -134,6 +135,7 @@ def in_gamut(lab: np.ndarray, tolerance: float = 1e-4) -> np.ndarray:
     return np.all((linear >= -tolerance) & (linear <= 1 + tolerance), axis=-1)
 
 
+MAX_COLOR_TEXT = 64  # characters of one colour; longer texts are refused before matching
 _HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _RGB_FUNCTION = re.compile(
     r"rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*(?:,\s*[\d.]+\s*)?\)", re.IGNORECASE
@@ -146,8 +148,10 @@ def parse_hex(text: str) -> np.ndarray:
     Browsers' colour pickers sometimes report ``rgb(r, g, b)`` or ``rgba(r, g, b, a)`` with
     0-255 components; those are accepted too (alpha is ignored).
     """
-    if not isinstance(text, str):
-        raise InvalidColorError(f"expected a hex colour string like '#ff8800', got {text!r}")
+    if not isinstance(text, str) or len(text) > MAX_COLOR_TEXT:
+        raise InvalidColorError(
+            f"expected a hex colour string like '#ff8800', got {reprlib.repr(text)}"
+        )
     stripped = text.strip()
     match = _HEX.fullmatch(stripped)
     if match:
@@ -177,15 +181,45 @@ def to_hex(rgb: np.ndarray) -> str:
     return "#{:02x}{:02x}{:02x}".format(*values)
 
 
+MAX_PALETTE_TEXT = 2000  # characters: ample for any palette, small enough to parse at once
+_SEPARATORS = frozenset(",; \t\n\r\f\v")
+
+
 def split_colors(text: str) -> list[str]:
-    """Split a list of colours on commas, semicolons or whitespace (not inside ``rgb(...)``)."""
-    return [part for part in re.split(r"[,;\s]+(?![^()]*\))", text.strip()) if part]
+    """Split a list of colours on commas, semicolons or whitespace (not inside ``rgb(...)``).
+
+    One pass over the text (a lookahead regex rescanned the rest at every separator, so long
+    texts took quadratic time).
+    """
+    parts, current, depth = [], [], 0
+    for char in text:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        if depth == 0 and char in _SEPARATORS:
+            if current:
+                parts.append("".join(current))
+                current = []
+        else:
+            current.append(char)
+    if current:
+        parts.append("".join(current))
+    return parts
 
 
 def parse_palette(text: str) -> np.ndarray:
-    """Parse colours separated by commas, semicolons or whitespace into an (n, 3) sRGB array."""
+    """Parse colours separated by commas, semicolons or whitespace into an (n, 3) sRGB array.
+
+    Texts longer than ``MAX_PALETTE_TEXT`` characters are refused before parsing.
+    """
     if not isinstance(text, str) or not text.strip():
         raise InvalidColorError("the palette is empty: give colours like '#ff8800, #224466'")
+    if len(text) > MAX_PALETTE_TEXT:
+        raise InvalidColorError(
+            f"the palette text has {len(text):,} characters; a palette takes at most "
+            f"{MAX_PALETTE_TEXT:,} (a few colours like '#ff8800, #224466')"
+        )
     return np.stack([parse_hex(p) for p in split_colors(text)])
 
 

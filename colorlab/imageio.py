@@ -80,6 +80,7 @@ def load_image(
     source: str | os.PathLike | bytes | Image.Image | np.ndarray,
     *,
     max_pixels: int | None = None,
+    name: str | None = None,
 ) -> np.ndarray:
     """Load an image from a path, encoded bytes, a PIL image or an array into the image contract.
 
@@ -96,7 +97,8 @@ def load_image(
 
     ``max_pixels`` (default ``COLORLAB_MAX_PIXELS`` from the environment, else
     :data:`DEFAULT_MAX_PIXELS`) caps width x height. Files are checked from their header before
-    any pixel is decoded.
+    any pixel is decoded. ``name`` is how error messages call the source (default: the path,
+    or what kind of source it is); a web app passes the upload's own file name.
 
     Raises:
         ImageLoadError: missing/unreadable file, not an image, truncated or corrupt data, or
@@ -108,15 +110,17 @@ def load_image(
     """
     limit = _pixel_limit(max_pixels)
     if isinstance(source, np.ndarray):
-        array = _as_hwc(source, "the array")
-        _check_size(array.shape[1], array.shape[0], "the array", limit)
-        return _to_float(array, "the array", InvalidParameterError)
+        name = name or "the array"
+        array = _as_hwc(source, name)
+        _check_size(array.shape[1], array.shape[0], name, limit)
+        return _to_float(array, name, InvalidParameterError)
     if isinstance(source, Image.Image):
-        return _from_pil(source, "the PIL image", limit)
+        return _from_pil(source, name or "the PIL image", limit)
     if isinstance(source, bytes | bytearray):
-        return _from_stream(io.BytesIO(source), f"the image data ({len(source):,} bytes)", limit)
+        name = name or f"the image data ({len(source):,} bytes)"
+        return _from_stream(io.BytesIO(source), name, limit)
     if isinstance(source, str | os.PathLike):
-        name = repr(os.fsdecode(source))
+        name = name or repr(os.fsdecode(source))
         try:
             with open(source, "rb") as file:
                 return _from_stream(file, name, limit)

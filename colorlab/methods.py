@@ -19,6 +19,8 @@ A task fixes what a method is called with; a method adds its own keyword paramet
 
 from __future__ import annotations
 
+import math
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,18 +52,21 @@ class Param:
             words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
             if value.strip().lower() not in words:
                 raise InvalidParameterError(
-                    f"parameter {self.name!r} must be true or false, got {value!r}"
+                    f"parameter {self.name!r} must be true or false, got {reprlib.repr(value)}"
                 )
             return words[value.strip().lower()]
         try:
             value = kind(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InvalidParameterError(
-                f"parameter {self.name!r} must be a {kind.__name__}, got {value!r}"
+                f"parameter {self.name!r} must be a {kind.__name__}, got {reprlib.repr(value)}"
             ) from None
+        if kind is float and not math.isfinite(value):
+            raise InvalidParameterError(f"parameter {self.name!r} must be finite, got {value!r}")
         if self.choices is not None and value not in self.choices:
             raise InvalidParameterError(
-                f"parameter {self.name!r} must be one of {list(self.choices)}, got {value!r}"
+                f"parameter {self.name!r} must be one of {list(self.choices)}, "
+                f"got {reprlib.repr(value)}"
             )
         if (self.minimum is not None and value < self.minimum) or (
             self.maximum is not None and value > self.maximum
@@ -177,14 +182,16 @@ def _load_builtin_methods() -> None:
 def get_method(task: str, name: str) -> Method:
     """The method ``name`` of ``task``; the error lists what is available."""
     _load_builtin_methods()
-    if task not in TASKS:
-        raise UnknownMethodError(f"unknown task {task!r}; tasks are {sorted(TASKS)}")
+    if not isinstance(task, str) or task not in TASKS:
+        raise UnknownMethodError(
+            f"unknown task {reprlib.repr(task)}; tasks are {sorted(TASKS)}"
+        )
     try:
         return _REGISTRY[(task, name)]
-    except KeyError:
+    except (KeyError, TypeError):  # TypeError: a name that is not even a string
         names = [m.name for m in list_methods(task)]
         raise UnknownMethodError(
-            f"no {task} method named {name!r}; available: {', '.join(names)}"
+            f"no {task} method named {reprlib.repr(name)}; available: {', '.join(names)}"
         ) from None
 
 

@@ -57,12 +57,13 @@ def app_url(tmp_path_factory):
     """The ColorLab app launched on a free local port for the whole test session.
 
     Its arena votes go to a fresh data folder (unless COLORLAB_DATA_DIR is set), with no vote
-    rate limit, so tests never write into ./data and are not throttled.
+    or battle rate limit, so tests never write into ./data and are not throttled.
     """
     from colorlab.ui import build_app, launch_options
 
     os.environ.setdefault("COLORLAB_DATA_DIR", str(tmp_path_factory.mktemp("app-data")))
     os.environ.setdefault("COLORLAB_ARENA_MAX_VOTES_PER_MINUTE", "0")
+    os.environ.setdefault("COLORLAB_ARENA_MAX_BATTLES_PER_MINUTE", "0")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -140,8 +140,8 @@ def test_api_page_documents_the_endpoints_with_clean_signatures(client):
         "/recolor": ["image", "target_palette", "method", "k"],
         "/colorize": ["image", "method", "temperature", "hints"],
         "/stylize": ["content", "style", "method", "strength", "preserve_lightness"],
-        "/battle": ["task", "session"],
-        "/vote": ["battle_id", "choice", "session", "latency_ms"],
+        "/battle": ["task"],
+        "/vote": ["battle_id", "choice", "latency_ms"],
         "/leaderboard": ["task"],
     }
 

@@ -7,6 +7,7 @@ headless Chromium: pick two examples, see the result, move the strength, downloa
 neural method marked unavailable with its reason.
 """
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from colorlab.methods import Method, Param, get_method
 from colorlab.stylize import PRESERVE_LIGHTNESS, STRENGTH
 from colorlab.ui import stylize_tab, work
 from colorlab.ui.examples import CONTENT_PHOTOS
+from colorlab.ui.uploads import upload_folder
 from tests.test_app_browser import TIMEOUT_MS, browser  # noqa: F401 (a fixture)
 
 EIGHT_BIT = 1 / 255 + 1e-6
@@ -39,9 +41,13 @@ def client(app_url):
 
 
 @pytest.fixture(scope="module")
-def photos(tmp_path_factory) -> dict[str, str]:
-    """Content: coffee enlarged past the app's 1024 px preview; style: the rocket (another size)."""
-    folder = tmp_path_factory.mktemp("stylize")
+def photos() -> dict[str, str]:
+    """Content: coffee enlarged past the app's 1024 px preview; style: the rocket (another size).
+
+    Written into Gradio's upload folder, as uploads are: the tab's handlers read no other file.
+    """
+    folder = upload_folder() / f"test-stylize-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
     paths = {"content": folder / "coffee-large.png", "style": folder / "rocket.png"}
     Image.fromarray(data.coffee()).resize((1300, 867), Image.Resampling.LANCZOS).save(
         paths["content"]

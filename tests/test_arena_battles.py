@@ -1,6 +1,10 @@
 """Arena battles without a server: blind pairs, votes that reveal, forged ids refused, ratings."""
 
 import collections
+import hashlib
+import os
+import sqlite3
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -12,11 +16,22 @@ from colorlab.color import srgb_to_lab
 from colorlab.errors import InvalidParameterError
 
 TASK = "stylize"  # the quickest task: a battle takes a fraction of a second
+UNLIMITED = {"max_votes_per_minute": None, "max_battles_per_minute": None}
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 @pytest.fixture
 def store(tmp_path) -> VoteStore:
-    return VoteStore(tmp_path / "arena.sqlite3", max_votes_per_minute=None)
+    return VoteStore(tmp_path / "arena.sqlite3", **UNLIMITED, clock=Clock())
 
 
 @pytest.fixture
@@ -71,13 +86,12 @@ def test_battles_draw_under_voted_pairs_more_often(store, voter, monkeypatch, tm
 
 
 def _reveal_only(store, battle) -> tuple[str, str]:
-    """The battle's methods as the store keeps them, read without voting."""
-    row = (
-        store._conn()
-        .execute("SELECT method_a, method_b FROM battles WHERE battle_id = ?", (battle.battle_id,))
-        .fetchone()
+    """The battle's methods as the store keeps them (open or voted), read without voting."""
+    query = (
+        "SELECT method_a, method_b FROM open_battles WHERE battle_id = ?1 "
+        "UNION ALL SELECT method_a, method_b FROM battles WHERE battle_id = ?1"
     )
-    return row
+    return store._conn().execute(query, (battle.battle_id,)).fetchone()
 
 
 def test_sides_are_randomised_and_the_vote_reveals_them(store, voter, tmp_path):
@@ -107,8 +121,10 @@ def test_a_battle_shows_two_different_outputs_of_its_input_and_no_names(store, v
     assert np.abs(left - right).mean() > 0.005
     assert battle.style is not None
     method_names = {m.name for m in battles.arena_methods(TASK)}
-    for path in (battle.left, battle.right, battle.input):
+    folder = tmp_path / hashlib.sha256(battle.battle_id.encode()).hexdigest()
+    for path in (battle.left, battle.right, battle.input, battle.style):
         assert not any(name in path for name in method_names)
+        assert battle.battle_id not in path and os.path.dirname(path) == str(folder)
     assert not any(name in battle.battle_id for name in method_names)
 
 
@@ -189,3 +205,92 @@ def test_leaderboard_without_votes_lists_the_methods_unranked(store):
     assert board.both_bad == 0 and board.vote_counts.sum() == 0
     assert [row.rank for row in board.rows] == [None] * len(board.rows)
     assert len(board.rows) == len(battles.arena_methods("colorize"))
+
+
+# -- images on disk: named after the battle, deleted by the vote or the retention -----------------
+
+
+@pytest.fixture
+def quick(monkeypatch):
+    """Battles without running methods (each output is the input): for tests of files only."""
+    monkeypatch.setattr(battles, "run_method", lambda task, method, params, image, style: image)
+    return np.full((32, 48, 3), 0.25, dtype=np.float32)
+
+
+def battle_folders(folder) -> set[str]:
+    return {path.name for path in folder.iterdir()}
+
+
+def folder_of(battle) -> str:
+    return os.path.basename(os.path.dirname(battle.left))
+
+
+def open_battles(store) -> list[str]:
+    with sqlite3.connect(store.path) as conn:
+        return [row[0] for row in conn.execute("SELECT battle_id FROM open_battles")]
+
+
+def test_a_vote_deletes_the_battles_images_and_keeps_its_record(store, voter, tmp_path):
+    out = tmp_path / "out"
+    battle = _battle(store, voter, out, 3)
+    kept = _battle(store, voter, out, 4)
+    assert battle_folders(out) == {folder_of(battle), folder_of(kept)}
+
+    revealed = battles.vote(store, battle.battle_id, "left", **voter, output_dir=out)
+
+    assert battle_folders(out) == {folder_of(kept)}
+    (stored,) = store.votes()
+    assert stored.battle_id == battle.battle_id and revealed.left in _reveal_only(store, battle)
+    assert open_battles(store) == [kept.battle_id]
+
+
+def test_expired_unvoted_battles_are_pruned_with_their_images_by_the_next(
+    store, voter, tmp_path, quick
+):
+    out = tmp_path / "out"
+    for seed in range(50):
+        _battle(store, voter, out, seed, image=quick)
+    assert len(battle_folders(out)) == 50 and len(open_battles(store)) == 50
+    store.clock.now += timedelta(seconds=store.ttl_seconds + 61)
+
+    latest = _battle(store, voter, out, 50, image=quick)
+
+    assert battle_folders(out) == {folder_of(latest)}
+    assert open_battles(store) == [latest.battle_id]
+    assert sorted(os.listdir(out / folder_of(latest))) == [
+        "input.png", "left.png", "right.png", "style.png"
+    ]  # fmt: skip
+
+
+def test_the_images_folder_is_bounded_in_bytes_oldest_first(
+    store, voter, tmp_path, quick, monkeypatch
+):
+    out = tmp_path / "out"
+    issued = []
+    for seed in range(3):
+        issued.append(_battle(store, voter, out, seed, image=quick))
+        os.utime(out / folder_of(issued[-1]), ns=(seed, seed))  # strictly older to newer
+    one = sum(f.stat().st_size for f in (out / folder_of(issued[0])).iterdir())
+    monkeypatch.setenv("COLORLAB_ARENA_MAX_BYTES", str(int(2.5 * one)))
+
+    issued.append(_battle(store, voter, out, 3, image=quick))
+
+    assert battle_folders(out) == {folder_of(b) for b in issued[2:]}  # the two oldest went
+    assert len(open_battles(store)) == 4  # nothing in the store is lost ...
+    assert battles.vote(store, issued[0].battle_id, "tie", **voter, output_dir=out)  # ... or shut
+    monkeypatch.setenv("COLORLAB_ARENA_MAX_BYTES", "lots")
+    with pytest.raises(InvalidParameterError, match="COLORLAB_ARENA_MAX_BYTES"):
+        _battle(store, voter, out, 4, image=quick)
+
+
+def test_issuing_is_rate_limited_before_any_method_runs(tmp_path, monkeypatch, quick):
+    store = VoteStore(tmp_path / "arena.sqlite3", max_battles_per_minute=1)
+    voter = {"session": "s1", "client_hash": store.client_hash("203.0.113.7")}
+    out = tmp_path / "out"
+    _battle(store, voter, out, 0, image=quick)
+    ran = []
+    monkeypatch.setattr(battles, "run_method", lambda *args: ran.append(args))
+
+    with pytest.raises(VoteRejected, match="too many battles from this session: at most 1"):
+        _battle(store, voter, out, 1, image=quick)
+    assert ran == [] and len(battle_folders(out)) == 1

@@ -1,5 +1,7 @@
 """colorlab.arena.store: server-side battles, append-only votes that survive crashes and races."""
 
+import hashlib
+import hmac
 import json
 import multiprocessing
 import os
@@ -16,14 +18,22 @@ import pytest
 from hub_server import HubServer
 
 from colorlab.arena import store as store_module
-from colorlab.arena.store import StoreError, VoteRejected, VoteStore
+from colorlab.arena.store import StoreError, VoteRejected, VoteStore, derive_key
 from colorlab.errors import ColorLabError, InvalidParameterError
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUT = "9" * 64  # an input's content hash
 ADDRESS = "203.0.113.77"
-TABLES = ("battles", "claims", "votes")
-UNLIMITED = {"max_votes_per_minute": None, "max_client_votes_per_minute": None}
+TABLES = ("open_battles", "battles", "claims", "votes")
+APPEND_ONLY = ("battles", "claims", "votes")
+UNLIMITED = {
+    "max_votes_per_minute": None,
+    "max_client_votes_per_minute": None,
+    "max_battles_per_minute": None,
+    "max_client_battles_per_minute": None,
+}
+V1_DUMP = Path(__file__).parent / "data" / "arena_store_v1.sql"  # written by the v1 code
+V1_VOTED, V1_OPEN = "EOvOdj_QTVACOh7AmrgC58cBeeu-7zaq", "sJQmPlk7AhDgeAvb-Xwcze_MfH-26RR9"
 
 
 class Clock:
@@ -188,19 +198,91 @@ def test_unknown_winner_is_refused(store):
     assert store.count() == 0
 
 
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize("latency", [INF, -INF, NAN, -1, 8.64e7 + 1, "5"])
+def test_latency_must_be_a_finite_time_of_at_most_a_day(store, latency):
+    battle_id = battle(store)
+    with pytest.raises(InvalidParameterError, match="latency_ms must be None or a number"):
+        store.record_vote(battle_id, "a", "s1", store.client_hash(ADDRESS), latency)
+    assert store.count() == 0
+    assert store.record_vote(battle_id, "a", "s1", store.client_hash(ADDRESS), 86_400_000)
+
+
+def test_issuing_battles_is_rate_limited_per_session_and_per_client(tmp_path):
+    clock = Clock()
+    limits = {"max_battles_per_minute": 2, "max_client_battles_per_minute": 3}
+    store = VoteStore(tmp_path / "v.sqlite3", **(UNLIMITED | limits), clock=clock)
+    vote(store, battle(store))  # a voted battle still counts: it moved to the battles table
+    battle(store)
+    with pytest.raises(VoteRejected, match="too many battles from this session: at most 2"):
+        battle(store)
+    battle(store, session="s2")  # same address, another session
+    with pytest.raises(VoteRejected, match="too many battles from this client: at most 3"):
+        battle(store, session="s3")
+    assert table_sizes(store.path)["open_battles"] + table_sizes(store.path)["battles"] == 3
+    clock.now += timedelta(seconds=61)
+    assert battle(store)
+
+
+# -- open battles: voted ones move, expired ones are pruned ---------------------------------------
+
+
+def open_ids(store: VoteStore) -> set[str]:
+    with sqlite3.connect(store.path) as conn:
+        return {row[0] for row in conn.execute("SELECT battle_id FROM open_battles")}
+
+
+def test_a_vote_moves_its_battle_from_open_to_the_append_only_table(store):
+    battle_id = battle(store)
+    assert open_ids(store) == {battle_id}
+    recorded = vote(store, battle_id)
+    assert open_ids(store) == set()
+    with sqlite3.connect(store.path) as conn:
+        kept = conn.execute("SELECT session_id, method_a FROM battles").fetchall()
+    assert kept == [("s1", "chang")] and store.votes() == [recorded]
+    assert table_sizes(store.path) == {"open_battles": 0, "battles": 1, "claims": 1, "votes": 1}
+
+
+def test_prune_deletes_only_open_battles_expired_by_the_stores_clock(store):
+    voted, short, long = battle(store), battle(store, ttl_seconds=10), battle(store)
+    recorded = vote(store, voted)
+    assert store.prune_expired() == []
+    store.clock.now += timedelta(seconds=75)  # short expired 65 s ago
+    assert store.prune_expired() == [short]
+    assert open_ids(store) == {long}
+    with pytest.raises(VoteRejected, match="^unknown battle"):
+        vote(store, short)
+    store.clock.now += timedelta(hours=2)
+    assert store.prune_expired() == [long] and open_ids(store) == set()
+    assert store.votes() == [recorded]
+    assert table_sizes(store.path) == {"open_battles": 0, "battles": 1, "claims": 1, "votes": 1}
+
+
+def test_a_battle_is_pruned_once_it_expires_not_before(store):
+    short = battle(store, ttl_seconds=30)
+    store.clock.now += timedelta(seconds=29)
+    assert store.prune_expired() == [] and open_ids(store) == {short}
+    store.clock.now += timedelta(seconds=1)
+    assert store.prune_expired() == [short]
+
+
 # -- append-only ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "statement",
-    [
-        "UPDATE votes SET winner = 'b'",
-        "DELETE FROM votes",
-        "INSERT OR REPLACE INTO votes SELECT * FROM votes",
-        "UPDATE battles SET session_id = 'x'",
-        "DELETE FROM claims",
-    ],
-)
+REWRITES = [
+    statement
+    for table in APPEND_ONLY
+    for statement in (
+        f"UPDATE {table} SET battle_id = 'x'",
+        f"DELETE FROM {table}",
+        f"INSERT OR REPLACE INTO {table} SELECT * FROM {table}",
+    )
+]
+
+
+@pytest.mark.parametrize("statement", REWRITES)
 def test_votes_battles_and_claims_cannot_be_rewritten(store, statement):
     recorded = vote(store, battle(store))
     conn = sqlite3.connect(store.path)
@@ -208,6 +290,7 @@ def test_votes_battles_and_claims_cannot_be_rewritten(store, statement):
         conn.execute(statement)
     conn.close()
     assert store.votes() == [recorded]
+    assert table_sizes(store.path) == {"open_battles": 0, "battles": 1, "claims": 1, "votes": 1}
 
 
 # -- keyed client hash ----------------------------------------------------------------------------
@@ -234,6 +317,17 @@ def test_secret_file_is_created_once_private_and_reused(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if "secret" in p.name] == ["arena.secret"]
 
 
+def test_each_purpose_gets_its_own_key_from_the_one_secret(store, monkeypatch):
+    monkeypatch.setenv("COLORLAB_ARENA_SECRET", "one-secret-for-the-whole-arena")
+    secret = store.secret()
+    keys = {derive_key(secret, purpose) for purpose in ("client-address", "survey-completion-code")}
+    assert len(keys) == 2 and all(len(key) == 32 for key in keys)
+    assert derive_key(secret, "client-address") == derive_key(secret, "client-address")
+    unkeyed = hmac.new(secret, ADDRESS.encode(), hashlib.sha256).hexdigest()
+    keyed = hmac.new(derive_key(secret, "client-address"), ADDRESS.encode(), hashlib.sha256)
+    assert store.client_hash(ADDRESS) == keyed.hexdigest() != unkeyed
+
+
 def test_secret_from_the_environment_wins(tmp_path, monkeypatch):
     store = VoteStore(tmp_path / "v.sqlite3")
     from_file = store.client_hash(ADDRESS)
@@ -249,9 +343,52 @@ def test_secret_from_the_environment_wins(tmp_path, monkeypatch):
 
 def test_newer_schema_version_is_a_clear_error(store):
     with sqlite3.connect(store.path) as conn:
-        conn.execute("UPDATE schema_version SET version = 2")
-    with pytest.raises(StoreError, match="schema version .2.*newer ColorLab"):
+        conn.execute("UPDATE schema_version SET version = 3")
+    with pytest.raises(StoreError, match="schema version .3.*newer ColorLab"):
         VoteStore(store.path)
+
+
+def version_1_store(path: Path) -> Path:
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V1_DUMP.read_text())
+    return path
+
+
+def test_a_version_1_store_is_upgraded_on_open_and_keeps_its_votes(tmp_path):
+    path = version_1_store(tmp_path / "v1.sqlite3")
+    store = VoteStore(path, **UNLIMITED, clock=Clock())
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    assert table_sizes(path) == {"open_battles": 0, "battles": 2, "claims": 1, "votes": 1}
+    (old,) = store.votes()
+    assert (old.battle_id, old.winner, old.params_a, old.latency_ms) == (
+        V1_VOTED, "b", {"strength": 0.5}, 1200.0
+    )  # fmt: skip
+    with pytest.raises(VoteRejected, match="^battle already voted"):
+        vote(store, V1_VOTED)
+    with pytest.raises(VoteRejected, match="^battle expired"):  # unvoted at the upgrade
+        vote(store, V1_OPEN)
+    assert vote(store, battle(store)).battle_id not in (V1_VOTED, V1_OPEN)
+    reopened = VoteStore(path)  # a second open finds version 2 and changes nothing
+    assert reopened.count() == 2
+    assert table_sizes(path) == {"open_battles": 0, "battles": 3, "claims": 2, "votes": 2}
+    conn = sqlite3.connect(path)
+    for statement in REWRITES:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute(statement)
+    conn.close()
+
+
+def test_a_failed_upgrade_leaves_the_version_1_store_as_it_was(tmp_path):
+    path = version_1_store(tmp_path / "v1.sqlite3")
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE battles_by_client (x)")  # the upgrade's last index clashes
+    with pytest.raises(StoreError, match="cannot open the vote store.*battles_by_client"):
+        VoteStore(path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert "open_battles" not in names and "battles_by_session" not in names
 
 
 def test_a_database_that_is_not_a_vote_store_is_refused(tmp_path):
@@ -330,8 +467,8 @@ def test_eight_concurrent_writers_lose_and_duplicate_no_vote(tmp_path):
 CRASHING_WRITER = """
 import sys
 from colorlab.arena.store import VoteStore
-store = VoteStore(sys.argv[1], max_votes_per_minute=None,
-                   max_client_votes_per_minute=None)
+store = VoteStore(sys.argv[1], max_votes_per_minute=None, max_client_votes_per_minute=None,
+                  max_battles_per_minute=None, max_client_battles_per_minute=None)
 client = store.client_hash("10.1.1.1")
 i = 0
 while True:

@@ -1,6 +1,7 @@
 """Survey files load with clear errors, assignments are fair and stable, results are honest."""
 
 import csv
+import hashlib
 import json
 
 import numpy as np
@@ -12,14 +13,14 @@ from colorlab.arena import survey as sv
 
 def spec(n_items=6, per=3):
     items = [
-        {"id": f"img{i}", "image": "images/photo.png", "methods": ["eccv16", "model_1"]}
+        {"id": f"img{i}", "image": "images/photo.png", "methods": ["classification", "regression"]}
         for i in range(n_items)
     ]
     items.append(
         {
             "id": "check",
             "image": "images/photo.png",
-            "methods": ["eccv16", "model_1"],
+            "methods": ["classification", "regression"],
             "attention_check": True,
             "broken": "b",
         }
@@ -56,7 +57,7 @@ def test_json_survey_loads(survey, folder):
     assert survey.task == "colorize" and survey.per_participant == 3
     assert len(survey.items) == 6 and [c.id for c in survey.attention_checks] == ["check"]
     assert survey.items[0].image == (folder / "images" / "photo.png").resolve()
-    assert survey.items[0].methods == ("eccv16", "model_1")
+    assert survey.items[0].methods == ("classification", "regression")
     assert survey.attention_checks[0].broken == "b"
 
 
@@ -70,9 +71,9 @@ def test_yaml_survey_loads_the_same(folder, survey):
 
 def test_params_are_kept_per_method(folder):
     data = spec()
-    data["items"][0]["params"] = [{}, {"strength": 0.5}]
+    data["items"][0]["params"] = [{"temperature": 0.5}, {}]
     survey = sv.load_survey(write(folder, data))
-    assert survey.items[0].params == ({}, {"strength": 0.5})
+    assert survey.items[0].params == ({"temperature": 0.5}, {})
 
 
 def broken(change):
@@ -95,6 +96,24 @@ def broken(change):
         (broken(lambda d: d["items"][1].pop("methods")), r"items\[1\]: missing field 'methods'"),
         (broken(lambda d: d["items"][0].update(methods=["x"])), r"methods must be a list of two"),
         (broken(lambda d: d["items"][0].update(methods=["x", "x"])), "both sides are 'x'"),
+        (
+            broken(lambda d: d["items"][0].update(methods=["classification", "foo"])),
+            r"^survey.json: items\[0\] \('img0'\)\.methods\[1\]: unknown colorize method 'foo'; "
+            r"methods are \['classification', ",
+        ),
+        (
+            broken(lambda d: d["items"][2].update(methods=["reinhard", "regression"])),
+            r"items\[2\] \('img2'\)\.methods\[0\]: unknown colorize method 'reinhard'",
+        ),  # a method of another task
+        (
+            broken(lambda d: d["items"][1].update(params=[{}, {"temperature": 0.5}])),
+            r"items\[1\] \('img1'\)\.params\[1\]: method 'regression' has no parameter "
+            "'temperature'",
+        ),
+        (
+            broken(lambda d: d["items"][-1].update(params=[{"temperature": 7}, {}])),
+            r"items\[6\] \('check'\)\.params\[0\]: parameter 'temperature' must be in",
+        ),
         (broken(lambda d: d["items"][0].update(params={"a": 1})), r"params must be a list"),
         (broken(lambda d: d["items"][1].update(id="img0")), r"repeated: \['img0'\]"),
         (broken(lambda d: d["items"][-1].update(broken="left")), r"broken must be 'a' or 'b'"),
@@ -107,6 +126,9 @@ def test_invalid_surveys_are_rejected_naming_the_field(folder, data, message):
 
 
 def test_unreadable_files_are_rejected(folder):
+    (folder / "latin1.json").write_bytes('{"title": "Caf\u00e9"}'.encode("latin-1"))
+    with pytest.raises(sv.SurveyError, match="latin1.json: not UTF-8 text"):
+        sv.load_survey(folder / "latin1.json")
     with pytest.raises(sv.SurveyError, match="does not exist"):
         sv.load_survey(folder / "missing.json")
     (folder / "bad.json").write_text("{not json")
@@ -147,6 +169,20 @@ def test_completion_code_is_verifiable_and_participant_specific(survey):
     assert not sv.verify_completion_code(survey, "p2", code, "secret")
     assert not sv.verify_completion_code(survey, "p1", code, "other secret")
     assert sv.completion_code(survey, "p2", "secret") != code
+
+
+def test_completion_codes_are_tied_to_the_survey_not_its_title(folder, survey):
+    data = spec()
+    data["items"][0]["id"] = "another-item"  # the same title, other items
+    other = sv.load_survey(write(folder, data, "other.json"))
+    assert other.title == survey.title and other.content_hash != survey.content_hash
+    assert other.content_hash == hashlib.sha256((folder / "other.json").read_bytes()).hexdigest()
+
+    code = sv.completion_code(survey, "p1", "secret")
+    assert sv.completion_code(other, "p1", "secret") != code
+    assert not sv.verify_completion_code(other, "p1", code, "secret")
+    assert sv.verify_completion_code(survey, "p1", f"{code[:4]} - {code[4:].lower()}", "secret")
+    assert sv.completion_code(sv.load_survey(survey.path), "p1", b"secret") == code  # stable
 
 
 def test_wilson_interval_matches_known_value():
@@ -197,7 +233,7 @@ def test_failing_participants_are_reported_separately(survey):
     assert [r.b_wins for r in results.failed_items] == [2] * 6
     assert [r.item for r in results.items] == [f"img{i}" for i in range(6)]
     board = results.leaderboard
-    assert board.rows[0].method == "eccv16" and sum(r.votes for r in board.rows) == 2 * 60
+    assert board.rows[0].method == "classification" and sum(r.votes for r in board.rows) == 2 * 60
 
 
 def test_votes_disagreeing_with_the_survey_are_rejected(survey):

@@ -33,7 +33,7 @@ def _no_hub_mirror(monkeypatch: pytest.MonkeyPatch) -> None:
 def fill_store(path: Path, votes: int = 240, seed: int = 1, task: str = "recolor") -> dict:
     """Battles between the STRENGTHS methods, voted by the Bradley-Terry model; returns counts."""
     rng = np.random.default_rng(seed)
-    store = VoteStore(path, max_votes_per_minute=None)
+    store = VoteStore(path, max_votes_per_minute=None, max_battles_per_minute=None)
     client = store.client_hash("198.51.100.4")
     names = list(STRENGTHS)
     counts = {"votes": 0, "both_bad": 0, "per_method": dict.fromkeys(names, 0)}
@@ -181,12 +181,12 @@ def tiny_survey(tmp_path: Path) -> Path:
         "task": "colorize",
         "per_participant": 2,
         "items": [
-            {"id": "lake", "image": "images/lake.png", "methods": ["eccv16", "siggraph17"]},
-            {"id": "leaf", "image": "images/leaf.png", "methods": ["eccv16", "siggraph17"]},
+            {"id": "lake", "image": "images/lake.png", "methods": ["classification", "regression"]},
+            {"id": "leaf", "image": "images/leaf.png", "methods": ["classification", "regression"]},
             {
                 "id": "check",
                 "image": "images/lake.png",
-                "methods": ["eccv16", "siggraph17"],
+                "methods": ["classification", "regression"],
                 "attention_check": True,
                 "broken": "b",
             },
@@ -222,7 +222,8 @@ def test_survey_results_prints_items_and_writes_csv(tiny_survey, tmp_path, capsy
     out = capsys.readouterr().out
     lake = next(line for line in out.splitlines() if line.startswith("| lake"))
     cells = [cell.strip() for cell in lake.strip("|").split("|")]
-    assert cells[:4] == ["lake", "eccv16", "siggraph17", "1.000"]  # 6 of 6 passing votes for a
+    # 6 of 6 passing votes for a:
+    assert cells[:4] == ["lake", "classification", "regression", "1.000"]
     assert cells[5] == "0.0312"  # two-sided binomial test, 6 of 6: 2 / 64
     assert cells[6] == "6 (6/0/0/0)"
     assert any(line.startswith("| leaf") for line in out.splitlines())
@@ -249,7 +250,7 @@ def test_survey_results_json(tiny_survey, tmp_path, capsys) -> None:
     lake = next(item for item in report["items"] if item["item"] == "lake")
     assert lake["share_a"] == 1.0 and lake["a_wins"] == 6
     assert 0 < lake["lower"] < 1 == lake["upper"]
-    assert [row["method"] for row in report["ratings"]["rows"]] == ["eccv16", "siggraph17"]
+    assert [row["method"] for row in report["ratings"]["rows"]] == ["classification", "regression"]
 
 
 def test_survey_results_from_db_reads_the_survey_votes_in_the_store(

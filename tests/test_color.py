@@ -14,6 +14,7 @@ from colorlab.color import (
     lab_to_srgb,
     parse_hex,
     parse_palette,
+    split_colors,
     srgb_to_lab,
     srgb_to_lightness,
     to_hex,
@@ -150,3 +151,25 @@ def test_palette_text_error_names_the_bad_entry():
         parse_palette("#ff0000, #zz0000")
     with pytest.raises(InvalidColorError, match="empty"):
         parse_palette("  ")
+
+
+@given(st.text(alphabet="#a1f, ;\t()rgb", max_size=40))
+def test_split_colors_splits_like_the_old_lookahead_regex(text):
+    """The one-pass splitter gives what ``re.split(r"[,;\\s]+(?![^()]*\\))")`` gave (that regex
+    rescanned the rest of the text at every separator: quadratic time) wherever parentheses
+    are balanced, as in ``rgb(...)`` colours."""
+    import re
+
+    depths = np.cumsum([{"(": 1, ")": -1}.get(char, 0) for char in text] or [0])
+    if depths.min() < 0 or depths.max() > 1 or depths[-1] != 0:
+        return  # unbalanced or nested: not colour lists
+    old = [part for part in re.split(r"[,;\s]+(?![^()]*\))", text.strip()) if part]
+
+    assert split_colors(text) == old
+
+
+def test_a_palette_text_is_capped_before_parsing():
+    with pytest.raises(InvalidColorError, match="at most 2,000"):
+        parse_palette("#123456, " * 10_000)
+    with pytest.raises(InvalidColorError, match="expected a hex colour string"):
+        parse_hex("#" + "f" * 100_000)

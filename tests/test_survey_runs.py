@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from colorlab.arena import battles
 from colorlab.arena.store import VoteStore
 from colorlab.arena.survey import SurveyError, assign_items, load_survey, survey_results
 from colorlab.arena.survey_runs import (
+    check_participant_id,
     find_survey,
     issue_item,
     issue_survey_battle,
@@ -53,7 +55,9 @@ def write_survey(folder: Path, name: str = "mini") -> Path:
 
 @pytest.fixture
 def store(tmp_path) -> VoteStore:
-    return VoteStore(tmp_path / "db" / "arena.sqlite3", max_votes_per_minute=None)
+    return VoteStore(
+        tmp_path / "db" / "arena.sqlite3", max_votes_per_minute=None, max_battles_per_minute=None
+    )
 
 
 def test_votes_stored_by_the_convention_come_back_as_survey_results_input(tmp_path, store):
@@ -130,3 +134,48 @@ def test_find_survey_reads_the_survey_folder(tmp_path, monkeypatch):
     for bad in ("nothing", "../study", ""):
         with pytest.raises(SurveyError):
             find_survey(bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("x" * 5000, "^not a survey name: a text of 5000 characters; a name is at most 64 "),
+        ("study\n", r"^not a survey name: 'study\\n'; use letters, digits"),
+        ("../study", "^not a survey name: '../study'; use letters"),
+        ("", "^not a survey name: ''; use letters"),
+        (None, "^not a survey name: a NoneType, not text"),
+        ("nothing", "^no survey 'nothing' in "),
+    ],
+)
+def test_a_bad_survey_name_gets_a_short_specific_error(tmp_path, monkeypatch, name, message):
+    write_survey(tmp_path, "study")
+    monkeypatch.setenv("COLORLAB_SURVEY_DIR", str(tmp_path))
+    with pytest.raises(SurveyError, match=message) as error:
+        find_survey(name)
+    assert 0 < len(str(error.value)) < 200
+
+
+def test_participant_ids_are_letters_digits_dashes_and_underscores():
+    for good in ("alice-01", "P_7", "x" * 64):
+        assert check_participant_id(good) == good
+    for bad in ("", "alice 01", "bob@example.org", "é", "x" * 65, "a\n", 7):
+        with pytest.raises(SurveyError, match="an id is 1 to 64 letters .* digits, '-' or '_'"):
+            check_participant_id(bad)
+    with pytest.raises(SurveyError, match="a text of 5000 characters") as error:
+        check_participant_id("x" * 5000)
+    assert len(str(error.value)) < 200
+
+
+def test_a_survey_battles_images_are_named_after_it_and_deleted_by_the_vote(tmp_path, store):
+    survey = load_survey(write_survey(tmp_path))
+    me = store.client_hash("127.0.0.1")
+    out = tmp_path / "out"
+    shown = issue_item(store, survey, survey.item("one"), "b", "p1", me, out)
+    folder = battles.battle_folder(shown.battle_id, out)
+    assert {Path(shown.left), Path(shown.right), Path(shown.input)} == set(folder.iterdir())
+    assert not any(shown.battle_id in path for path in (shown.left, shown.right, shown.input))
+
+    battles.vote(store, shown.battle_id, "left", "p1", me, output_dir=out)
+
+    assert not folder.exists()
+    assert survey_votes(store, survey) == [{"item": "one", "participant": "p1", "winner": "b"}]

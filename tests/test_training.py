@@ -391,7 +391,7 @@ def test_stylize_evaluation_moves_colours_toward_the_style_and_keeps_structure(s
     for name, r in results.items():
         assert r["pairs"] == 2, name
         assert r["ratio"] < 1 and r["after"] < r["before"], name
-        assert 0 < r["ssim_l"] <= 1, name
+        assert 0 < r["ssim_l"] <= 1 + 1e-6, name  # identical L: 1 up to float rounding
     table = stylize_table(results, len(pairs), 128, ["neural"])
     assert "N = 2 " in table and "| reinhard, preserve_lightness |" in table
     assert "unavailable here): neural." in table

@@ -2,11 +2,18 @@
 
 A battle draws an input (an example photo, or the user's upload), draws two different methods of
 the task, favouring pairs with few votes (probability proportional to ``1 / (1 + votes of the
-pair)``), randomises which is shown on the left, runs both with their default parameters and
-writes the two outputs as PNGs under random names. The store keeps which method is which and on
-which side (:meth:`VoteStore.issue_battle`); the client gets only the battle id and the images, so
-it cannot learn or forge the methods. A vote names the battle id and a side; the names come back
-only once the vote is stored.
+pair)``) and randomises which is shown on the left. The store keeps which method is which and on
+which side (:meth:`VoteStore.issue_battle`, rate-limited, so this comes before any work); then
+both methods run with their default parameters. The client gets only the battle id and the
+images, so it cannot learn or forge the methods. A vote names the battle id and a side; the names
+come back only once the vote is stored.
+
+Files: a battle's images live in a folder of ``OUTPUT_DIR`` named by the SHA-256 of its id (the
+names say nothing about the methods or the id). They are deleted when the battle is voted, or,
+never voted, when it is pruned after expiring (:meth:`VoteStore.prune_expired`, run whenever
+images are written). The folder is also kept under ``COLORLAB_ARENA_MAX_BYTES`` (default
+``MAX_OUTPUT_BYTES``) by deleting the oldest battles' images: such a battle shows no images but
+can still be voted, and nothing in the store is lost.
 
 >>> store = VoteStore()
 >>> battle = new_battle(store, "stylize", session="s1", client_hash=store.client_hash("1.2.3.4"))
@@ -21,8 +28,11 @@ from __future__ import annotations
 import hashlib
 import inspect
 import itertools
-import secrets
+import os
+import re
+import shutil
 import tempfile
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +61,8 @@ EXAMPLES = {
 }
 STYLE_EXAMPLE = "rocket"  # every stylize battle takes its colours from this image
 OUTPUT_DIR = Path(tempfile.gettempdir()) / "colorlab-arena"  # Gradio may serve files from here
+MAX_OUTPUT_BYTES = 256 * 2**20  # the default bound on OUTPUT_DIR; COLORLAB_ARENA_MAX_BYTES sets it
+_FOLDER_NAME = re.compile(r"[0-9a-f]{64}")  # a battle's folder: the SHA-256 (hex) of its id
 
 
 @dataclass(frozen=True)
@@ -112,12 +124,13 @@ def new_battle(
     rng: np.random.Generator | None = None,
     output_dir: str | Path | None = None,
 ) -> Battle:
-    """Draw an input and two methods, run both, keep the battle in ``store`` and return its view.
+    """Draw an input and two methods, keep the battle in ``store``, run both, return its view.
 
     ``image``: the user's upload (a path or an (H, W, 3) array), or None for a random example of
     the task. Inputs larger than ``MAX_SIDE`` are shrunk first. ``client_hash`` comes from
-    :meth:`VoteStore.client_hash`. Outputs are written under ``output_dir`` (default
-    ``OUTPUT_DIR``) with random names that say nothing about the methods.
+    :meth:`VoteStore.client_hash`; a session or client over the store's battle rate limit gets
+    :class:`~colorlab.arena.store.VoteRejected` before anything runs. Images are written by
+    :func:`write_battle_images` under ``output_dir`` (default ``OUTPUT_DIR``).
     """
     rng = np.random.default_rng() if rng is None else rng
     methods = {method.name: method for method in arena_methods(task)}
@@ -135,39 +148,28 @@ def new_battle(
     pairs, weights = pair_weights(list(methods), store.pair_counts(task))
     name_a, name_b = pairs[int(rng.choice(len(pairs), p=weights))]
     left = "a" if rng.random() < 0.5 else "b"
-    params_a = methods[name_a].resolve_params()
-    params_b = methods[name_b].resolve_params()
-    output_a = run_method(task, methods[name_a], params_a, image, style)
-    output_b = run_method(task, methods[name_b], params_b, image, style)
-
-    folder = Path(output_dir) if output_dir is not None else OUTPUT_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = folder / secrets.token_hex(12)
-    outputs = {"a": output_a, "b": output_b}
-    right = "b" if left == "a" else "a"
-    left_path = save_image(outputs[left], f"{stem}-left.png", fast=True)
-    right_path = save_image(outputs[right], f"{stem}-right.png", fast=True)
-    input_path = save_image(image, f"{stem}-input.png", fast=True)
-    style_path = save_image(style, f"{stem}-style.png", fast=True) if style is not None else None
-
+    params = {"a": methods[name_a].resolve_params(), "b": methods[name_b].resolve_params()}
     battle_id = store.issue_battle(
         task,
         input_hash(image, style),
         name_a,
-        params_a,
+        params["a"],
         name_b,
-        params_b,
+        params["b"],
         left,
         session=session,
         client_hash=client_hash,
     )
+    outputs = {
+        side: run_method(task, methods[name], params[side], image, style)
+        for side, name in (("a", name_a), ("b", name_b))
+    }
+    images = {"left": outputs[left], "right": outputs[other_side(left)], "input": image}
+    if style is not None:
+        images["style"] = style
+    paths = write_battle_images(store, battle_id, images, output_dir)
     return Battle(
-        battle_id,
-        task,
-        str(left_path),
-        str(right_path),
-        str(input_path),
-        str(style_path) if style_path is not None else None,
+        battle_id, task, paths["left"], paths["right"], paths["input"], paths.get("style")
     )
 
 
@@ -178,18 +180,92 @@ def vote(
     session: str,
     client_hash: str,
     latency_ms: float | None = None,
+    output_dir: str | Path | None = None,
 ) -> Revealed:
     """Store a vote ("left", "right", "tie" or "both_bad") and reveal the methods by side.
 
     The sides come from the stored battle, never from the client. An unknown, foreign, expired
-    or already voted battle raises :class:`colorlab.arena.store.VoteRejected` saying which.
+    or already voted battle raises :class:`colorlab.arena.store.VoteRejected` saying which. Once
+    the vote is stored the battle's images (under ``output_dir``) are deleted.
     """
     if choice not in CHOICES:
         raise InvalidParameterError(f"choice must be one of {', '.join(CHOICES)}; got {choice!r}")
     stored = store.record_vote(battle_id, choice, session, client_hash, latency_ms)
+    delete_battle_images(battle_id, output_dir)
     by_side = {"a": stored.method_a, "b": stored.method_b}
-    right = "b" if stored.left == "a" else "a"
-    return Revealed(battle_id, choice, by_side[stored.left], by_side[right])
+    return Revealed(battle_id, choice, by_side[stored.left], by_side[other_side(stored.left)])
+
+
+def other_side(side: str) -> str:
+    """The other side of a battle: "b" for "a", "a" for "b"."""
+    return "b" if side == "a" else "a"
+
+
+# -- battle images on disk ------------------------------------------------------------------------
+
+
+def battle_folder(battle_id: str, output_dir: str | Path | None = None) -> Path:
+    """The folder of a battle's images: the SHA-256 (hex) of its id, under ``output_dir``."""
+    root = Path(output_dir) if output_dir is not None else OUTPUT_DIR
+    return root / hashlib.sha256(battle_id.encode()).hexdigest()
+
+
+def write_battle_images(
+    store: VoteStore,
+    battle_id: str,
+    images: dict[str, np.ndarray],
+    output_dir: str | Path | None = None,
+) -> dict[str, str]:
+    """Write an issued battle's images as ``<name>.png`` in its folder; return their paths.
+
+    Then make room (this battle's images are kept): the images of battles pruned from the store
+    as expired are deleted, and, while the folder holds more than :func:`max_output_bytes`, the
+    oldest battles' images.
+    """
+    limit = max_output_bytes()
+    folder = battle_folder(battle_id, output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {
+        name: str(save_image(image, folder / f"{name}.png", fast=True))
+        for name, image in images.items()
+    }
+    for expired in store.prune_expired():
+        delete_battle_images(expired, output_dir)
+    _bound_folder(folder.parent, limit, keep=folder)
+    return paths
+
+
+def delete_battle_images(battle_id: str, output_dir: str | Path | None = None) -> None:
+    """Delete a battle's images, if they are still there."""
+    shutil.rmtree(battle_folder(battle_id, output_dir), ignore_errors=True)
+
+
+def max_output_bytes() -> int:
+    """The bound on the images folder: ``COLORLAB_ARENA_MAX_BYTES`` as it is now, in bytes."""
+    text = os.environ.get("COLORLAB_ARENA_MAX_BYTES") or str(MAX_OUTPUT_BYTES)
+    if not text.isdigit():
+        raise InvalidParameterError(
+            f"COLORLAB_ARENA_MAX_BYTES must be a whole number of bytes, got {text!r}"
+        )
+    return int(text)
+
+
+def _bound_folder(root: Path, limit: int, keep: Path) -> None:
+    """Delete the oldest battle folders under ``root`` (never ``keep``) until it holds ``limit``
+    bytes or less. Another process may be deleting too: what vanishes is simply skipped."""
+    folders = []  # (modified, bytes, folder)
+    for folder in root.iterdir():
+        if _FOLDER_NAME.fullmatch(folder.name):
+            with suppress(OSError):
+                sizes = [file.stat().st_size for file in folder.iterdir()]
+                folders.append((folder.stat().st_mtime_ns, sum(sizes), folder))
+    total = sum(size for _, size, _ in folders)
+    for _, size, folder in sorted(folders):
+        if total <= limit:
+            break
+        if folder != keep:
+            shutil.rmtree(folder, ignore_errors=True)
+            total -= size
 
 
 def leaderboard(store: VoteStore, task: str, rounds: int = 1000) -> ratings.Leaderboard:

@@ -16,6 +16,8 @@ A survey file (JSON, or YAML when PyYAML is installed) looks like::
         attention_check: true
         broken: b               # this side is shown deliberately broken (grey / garbled)
 
+Every item's methods must be methods of the survey's task and their params valid for them; a
+file that breaks this is refused when loaded, not on the first participant's page.
 Attention checks are shown to every participant on top of ``per_participant`` regular items.
 Votes name the winner as "a" or "b" - the item's first or second method, whatever side it was
 shown on - or "tie" or "both_bad".
@@ -38,10 +40,12 @@ import numpy as np
 from scipy.stats import binomtest
 
 from colorlab.arena import ratings
-from colorlab.errors import ColorLabError
-from colorlab.methods import TASKS
+from colorlab.arena.store import derive_key
+from colorlab.errors import ColorLabError, UnknownMethodError
+from colorlab.methods import TASKS, get_method, list_methods
 
 CODE_LENGTH = 10
+COMPLETION_CODE_PURPOSE = "survey-completion-code"  # the derive_key purpose of completion codes
 WINNERS = ("a", "b", "tie", "both_bad")
 Z95 = 1.959963984540054
 
@@ -64,7 +68,10 @@ class SurveyItem:
 
 @dataclass(frozen=True)
 class Survey:
-    """A validated survey; ``items`` are the regular items, ``attention_checks`` the others."""
+    """A validated survey; ``items`` are the regular items, ``attention_checks`` the others.
+
+    ``content_hash`` is the SHA-256 (hex) of the file's bytes: what completion codes are tied to.
+    """
 
     title: str
     instructions: str
@@ -73,6 +80,7 @@ class Survey:
     items: tuple[SurveyItem, ...]
     attention_checks: tuple[SurveyItem, ...]
     path: Path
+    content_hash: str
 
     def item(self, item_id: str) -> SurveyItem:
         for item in self.items + self.attention_checks:
@@ -129,7 +137,11 @@ def load_survey(path: str | Path) -> Survey:
     path = Path(path)
     if not path.is_file():
         raise SurveyError(f"survey file {str(path)!r} does not exist")
-    text = path.read_text(encoding="utf-8")
+    content = path.read_bytes()
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SurveyError(f"{path.name}: not UTF-8 text: {error}") from None
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             import yaml
@@ -166,7 +178,7 @@ def load_survey(path: str | Path) -> Survey:
         raise fail(f"unknown task {data['task']!r}; tasks are {sorted(TASKS)}")
     if not isinstance(data["items"], list) or not data["items"]:
         raise fail("'items' must be a non-empty list")
-    items = [_item(raw, n, path, fail) for n, raw in enumerate(data["items"])]
+    items = [_item(raw, n, path, data["task"], fail) for n, raw in enumerate(data["items"])]
     ids = [item.id for item in items]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
@@ -184,11 +196,18 @@ def load_survey(path: str | Path) -> Survey:
     if unknown:
         raise fail(f"unknown fields {unknown}")
     return Survey(
-        data["title"], data.get("instructions", ""), data["task"], per, regular, checks, path
+        data["title"],
+        data.get("instructions", ""),
+        data["task"],
+        per,
+        regular,
+        checks,
+        path,
+        hashlib.sha256(content).hexdigest(),
     )
 
 
-def _item(raw: Any, number: int, path: Path, fail) -> SurveyItem:
+def _item(raw: Any, number: int, path: Path, task: str, fail) -> SurveyItem:
     where = f"items[{number}]"
     if not isinstance(raw, dict):
         raise fail(f"{where} must be a mapping with 'image' and 'methods'")
@@ -214,7 +233,7 @@ def _item(raw: Any, number: int, path: Path, fail) -> SurveyItem:
     if (
         not isinstance(params, list)
         or len(params) != 2
-        or not all(isinstance(p, dict) for p in params)
+        or not all(isinstance(p, dict) and all(isinstance(k, str) for k in p) for p in params)
     ):
         raise fail(f"{where}.params must be a list of two mappings (one per method)")
     if methods[0] == methods[1] and params[0] == params[1]:
@@ -227,6 +246,18 @@ def _item(raw: Any, number: int, path: Path, fail) -> SurveyItem:
         raise fail(f"{where}.broken must be 'a' or 'b' for an attention check, got {broken!r}")
     if not check and broken is not None:
         raise fail(f"{where}.broken is only allowed with attention_check: true")
+    for side, (name, given) in enumerate(zip(methods, params, strict=True)):
+        try:
+            method = get_method(task, name)
+        except UnknownMethodError:
+            known = [m.name for m in list_methods(task)]
+            raise fail(
+                f"{where}.methods[{side}]: unknown {task} method {name!r}; methods are {known}"
+            ) from None
+        try:
+            method.resolve_params(**given)
+        except ColorLabError as error:
+            raise fail(f"{where}.params[{side}]: {error}") from None
     return SurveyItem(
         item_id, image, (methods[0], methods[1]), (params[0], params[1]), check, broken
     )
@@ -251,11 +282,15 @@ def assign_items(survey: Survey, participant_id: str, seed: int = 0) -> list[Ass
 def completion_code(survey: Survey, participant_id: str, secret: str | bytes) -> str:
     """A short code proving this participant finished this survey (HMAC-SHA256, base32).
 
-    Only someone with ``secret`` can make one, so a participant cannot forge another's code.
-    Ten base32 characters carry 50 bits: guessing a valid code is hopeless.
+    Only someone with ``secret`` can make one (keyed by its completion-code key,
+    :func:`~colorlab.arena.store.derive_key`), so a participant cannot forge another's code. The
+    code is tied to the survey file's content (``survey.content_hash``), so two surveys never
+    share codes, even with one title; an edited file gives new codes. Ten base32 characters
+    carry 50 bits: guessing a valid code is hopeless.
     """
-    key = secret.encode() if isinstance(secret, str) else secret
-    message = f"{survey.title}\n{participant_id}".encode()
+    secret = secret.encode() if isinstance(secret, str) else secret
+    key = derive_key(secret, COMPLETION_CODE_PURPOSE)
+    message = f"{survey.content_hash}\n{participant_id}".encode()
     digest = hmac.new(key, message, hashlib.sha256).digest()
     return b32encode(digest).decode()[:CODE_LENGTH]
 

@@ -19,16 +19,20 @@ size (the method is not even run), so it is plainly the worse one; the stored ba
 the same as for a regular item. :func:`survey_votes` turns the store's votes back into the records
 :func:`colorlab.arena.survey.survey_results` reads.
 
-Survey files live in ``COLORLAB_SURVEY_DIR`` (default ``./surveys``); a name is looked up there as
-``<name>.json``, ``<name>.yaml`` or ``<name>.yml``. Completion codes are keyed by
-``COLORLAB_SURVEY_SECRET``, else ``COLORLAB_ARENA_SECRET``, else the store's ``arena.secret`` file.
+A survey battle's images are written, and cleared, as the arena's are
+(:func:`colorlab.arena.battles.write_battle_images`); vote with :func:`colorlab.arena.battles.vote`
+(``store.record_vote`` alone leaves the images until the size bound clears them).
+
+Survey files live in ``COLORLAB_SURVEY_DIR`` (default ``./surveys``); a name (at most
+``MAX_NAME_LENGTH`` characters) is looked up there as ``<name>.json``, ``<name>.yaml`` or
+``<name>.yml``. Completion codes derive their key (:func:`~colorlab.arena.store.derive_key`) from
+``COLORLAB_SURVEY_SECRET``, else the store's master secret (:meth:`VoteStore.secret`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,16 +41,16 @@ from typing import Any
 import numpy as np
 
 from colorlab.arena import battles
-from colorlab.arena.store import SECRET_NAME, VoteStore, _load_or_create_secret
+from colorlab.arena.store import VoteStore
 from colorlab.arena.survey import Survey, SurveyError, SurveyItem, load_survey
-from colorlab.imageio import load_image, save_image
+from colorlab.imageio import load_image
 from colorlab.methods import get_method
 
 SUFFIXES = (".json", ".yaml", ".yml")
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+MAX_NAME_LENGTH = 64
+PARTICIPANT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 BROKEN_GREY = 0.5
-
-
 SURVEY_TASK_PREFIX = "survey:"  # the store task of a survey's votes: survey:<name>
 
 
@@ -57,13 +61,44 @@ def survey_dir() -> Path:
 
 def find_survey(name: str) -> Survey:
     """Load the survey ``name`` (file stem, no folders) from :func:`survey_dir`."""
-    if not isinstance(name, str) or not NAME.match(name) or ".." in name:
-        raise SurveyError(f"not a survey name: {name!r} (letters, digits, '_', '-', '.')")
+    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH:
+        raise SurveyError(
+            f"not a survey name: {_described(name)}; a name is at most {MAX_NAME_LENGTH} "
+            "letters, digits, '_', '-' or '.'"
+        )
+    if not NAME.fullmatch(name) or ".." in name:
+        raise SurveyError(
+            f"not a survey name: {name!r}; use letters, digits, '_', '-' and '.' "
+            "(starting with a letter or digit, no '..')"
+        )
     for suffix in SUFFIXES:
         path = survey_dir() / f"{name}{suffix}"
         if path.is_file():
             return load_survey(path)
     raise SurveyError(f"no survey {name!r} in {str(survey_dir())!r}")
+
+
+def check_participant_id(text: str) -> str:
+    """``text`` if it is a participant id (1 to 64 letters, digits, '-' or '_'), else SurveyError.
+
+    Recruiting platforms put the id in the survey link; refusing a bad one (rather than quietly
+    changing it) keeps the id in the store the same as the platform's.
+    """
+    if not isinstance(text, str) or not PARTICIPANT_ID.fullmatch(text):
+        raise SurveyError(
+            f"not a participant id: {_described(text)}; an id is 1 to 64 letters (A-Z, a-z), "
+            "digits, '-' or '_'"
+        )
+    return text
+
+
+def _described(value: object) -> str:
+    """``value`` for an error message: its repr if short, else only its type and length."""
+    if isinstance(value, str) and len(value) <= MAX_NAME_LENGTH:
+        return repr(value)
+    if isinstance(value, str):
+        return f"a text of {len(value)} characters"
+    return f"a {type(value).__name__}, not text"
 
 
 def survey_name(survey: Survey) -> str:
@@ -81,11 +116,8 @@ def stored_methods(item: SurveyItem) -> tuple[str, str]:
 
 
 def survey_secret(store: VoteStore) -> bytes:
-    """The key of completion codes (see the module docstring)."""
-    for variable in ("COLORLAB_SURVEY_SECRET", "COLORLAB_ARENA_SECRET"):
-        if os.environ.get(variable):
-            return os.environ[variable].encode()
-    return _load_or_create_secret(store.path.parent / SECRET_NAME)
+    """The secret completion codes are keyed from: ``COLORLAB_SURVEY_SECRET``, else the store's."""
+    return os.environ.get("COLORLAB_SURVEY_SECRET", "").encode() or store.secret()
 
 
 @dataclass(frozen=True)
@@ -163,17 +195,16 @@ def issue_item(
     client_hash: str,
     output_dir: str | Path | None = None,
 ) -> SurveyBattle:
-    """Compute the item's two outputs, keep the battle in ``store`` and return what is shown."""
-    image, outputs = item_outputs(survey, item)
-    folder = Path(output_dir) if output_dir is not None else battles.OUTPUT_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = folder / secrets.token_hex(12)
-    right = "b" if left == "a" else "a"
-    left_path = save_image(outputs[left], f"{stem}-left.png", fast=True)
-    right_path = save_image(outputs[right], f"{stem}-right.png", fast=True)
-    input_path = save_image(image, f"{stem}-input.png", fast=True)
+    """Keep the item's battle in ``store``, write its images and return what is shown.
+
+    The outputs are computed once per process (:func:`item_outputs`); images go under
+    ``output_dir`` (default ``battles.OUTPUT_DIR``) as the arena's do.
+    """
     battle_id = issue_survey_battle(store, survey, item, left, participant, client_hash)
-    return SurveyBattle(battle_id, item.id, str(left_path), str(right_path), str(input_path))
+    image, outputs = item_outputs(survey, item)
+    images = {"left": outputs[left], "right": outputs[battles.other_side(left)], "input": image}
+    paths = battles.write_battle_images(store, battle_id, images, output_dir)
+    return SurveyBattle(battle_id, item.id, paths["left"], paths["right"], paths["input"])
 
 
 def survey_votes(store: VoteStore, survey: Survey) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import numbers
+import reprlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,11 @@ from colorlab.errors import InvalidColorError, InvalidParameterError
 AB_SCALE = 110.0
 HINT_PROBABILITY = 1 / 8  # geometric: chance of stopping before each further hint
 PATCH_SIZES = tuple(range(1, 10))
+# What one request may ask of hints_from_points: painting is O(points x radius^2), and a brush
+# stroke in the app reaches the model as a layer, not as points, so these bind only scripts.
+MAX_HINT_POINTS = 500
+MAX_HINT_RADIUS = 64  # pixels: a square 129 px on a side
+MAX_HINT_TEXT = 64 * 1024  # characters of JSON
 
 
 @dataclass(frozen=True)
@@ -124,26 +130,41 @@ def hints_from_points(points: list[dict] | str, shape: tuple[int, int]) -> Hints
     :func:`point_radius`) centred on it, cut at the image's edges; later points cover earlier
     ones. ``points`` is the list itself or its JSON text (never a file name: callers that take
     files, like the CLI, read them, so text from a web client can never open a server file).
-    Errors name the offending entry.
+    Errors name the offending entry. At most ``MAX_HINT_POINTS`` points of radius at most
+    ``MAX_HINT_RADIUS``, and at most ``MAX_HINT_TEXT`` characters of JSON, bound the cost.
     """
     if isinstance(points, str):
+        if len(points) > MAX_HINT_TEXT:
+            raise InvalidParameterError(
+                f"the hints JSON has {len(points):,} characters; at most {MAX_HINT_TEXT:,} are "
+                f"taken (up to {MAX_HINT_POINTS} points)"
+            )
         try:
             points = json.loads(points)
         except json.JSONDecodeError as exc:
             raise InvalidParameterError(f"hints are not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise InvalidParameterError(
+                'hints are nested too deeply: give a flat JSON list of {"x", "y", "color"} objects'
+            ) from None
     if not isinstance(points, list):
         raise InvalidParameterError('hints must be a JSON list of {"x", "y", "color"} objects')
+    if len(points) > MAX_HINT_POINTS:
+        raise InvalidParameterError(
+            f"{len(points):,} hint points given; at most {MAX_HINT_POINTS} are taken"
+        )
     height, width = shape
     hints = Hints.empty(shape)
     for number, point in enumerate(points):
         if not isinstance(point, dict) or not {"x", "y", "color"} <= set(point):
             raise InvalidParameterError(
-                f'hint {number} must be an object with "x", "y" and "color", got {point!r}'
+                f'hint {number} must be an object with "x", "y" and "color", '
+                f"got {reprlib.repr(point)}"
             )
         x, y = point["x"], point["y"]
         if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in (x, y)):
             raise InvalidParameterError(
-                f"hint {number}: x and y must be integers, got {x!r}, {y!r}"
+                f"hint {number}: x and y must be integers, got {reprlib.repr(x)}, {reprlib.repr(y)}"
             )
         if not (0 <= x < width and 0 <= y < height):
             raise InvalidParameterError(
@@ -154,9 +175,14 @@ def hints_from_points(points: list[dict] | str, shape: tuple[int, int]) -> Hints
         except InvalidColorError as exc:
             raise InvalidColorError(f"hint {number}: {exc}") from None
         radius = point.get("radius", point_radius(shape))
-        if not isinstance(radius, numbers.Integral) or isinstance(radius, bool) or radius < 0:
+        if (
+            not isinstance(radius, numbers.Integral)
+            or isinstance(radius, bool)
+            or not 0 <= radius <= MAX_HINT_RADIUS
+        ):
             raise InvalidParameterError(
-                f"hint {number}: radius must be a whole number of pixels >= 0, got {radius!r}"
+                f"hint {number}: radius must be a whole number of pixels from 0 to "
+                f"{MAX_HINT_RADIUS}, got {reprlib.repr(radius)}"
             )
         square = (
             slice(max(0, y - radius), y + radius + 1),

@@ -3,8 +3,9 @@
 ``build_app()`` returns the Gradio Blocks: one tab per capability, plus the scripting API
 (``/palette``, ``/recolor``, ``/colorize`` and ``/stylize``, see :mod:`colorlab.ui.api`).
 Building it loads no model and processes no image; the example photos are written to a
-temporary folder on first build.
-Gradio 6 takes the theme and CSS at launch time, so callers pass ``**launch_options()``.
+temporary folder on first build. Its queue and limits are in :mod:`colorlab.ui.server`.
+Gradio 6 takes the theme, CSS and upload limit at launch time, so callers pass
+``**launch_options()``.
 """
 
 import gradio as gr
@@ -13,6 +14,8 @@ from colorlab.ui.api import add_api_endpoints
 from colorlab.ui.arena_tab import build_arena_tab
 from colorlab.ui.colorize_tab import build_colorize_tab
 from colorlab.ui.recolor_tab import build_recolor_tab
+from colorlab.ui.server import configure_queue
+from colorlab.ui.server import launch_options as server_options
 from colorlab.ui.stylize_tab import build_stylize_tab
 
 TITLE = "ColorLab"
@@ -33,8 +36,9 @@ CSS = """
 
 def build_app() -> gr.Blocks:
     """The app's Blocks, ready for ``launch(**launch_options())``."""
-    # Results pile up in Gradio's cache (one file per edit); drop those older than a day.
-    with gr.Blocks(title=TITLE, delete_cache=(3600, 86400)) as demo:
+    # Uploads and results pile up in Gradio's cache (one file per edit, battle or upload):
+    # every 10 minutes, drop those older than two hours.
+    with gr.Blocks(title=TITLE, delete_cache=(600, 7200)) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
         with gr.Tab("Palette recoloring"):
             build_recolor_tab()
@@ -45,9 +49,9 @@ def build_app() -> gr.Blocks:
         with gr.Tab("A/B arena"):
             build_arena_tab()
         add_api_endpoints()
-    return demo
+    return configure_queue(demo)
 
 
 def launch_options() -> dict:
-    """Theme and CSS for ``Blocks.launch`` (Gradio 6 no longer takes them in ``Blocks()``)."""
-    return {"theme": gr.themes.Soft(), "css": CSS}
+    """Theme, CSS and the server's limits for ``Blocks.launch`` (Gradio 6 takes them there)."""
+    return {"theme": gr.themes.Soft(), "css": CSS, **server_options()}

@@ -17,15 +17,16 @@ For ``gradio_client``:
 ...                api_name="/stylize")
 '/tmp/.../photo-stylized.png'
 
->>> battle = client.predict("stylize", api_name="/battle")
+>>> battle = client.predict("stylize", api_name="/battle")  # belongs to this client's session
 {'battle_id': '...', 'task': 'stylize', 'left': {'path': ...}, 'right': {...}, 'input': {...}, ...}
 >>> client.predict(battle["battle_id"], "left", api_name="/vote")
 {'battle_id': '...', 'choice': 'left', 'left': 'mkl', 'right': 'reinhard'}
 >>> client.predict("stylize", api_name="/leaderboard")
 {'task': 'stylize', 'methods': [...], 'rows': [{'rank': 1, 'method': 'mkl', ...}], ...}
 
-A battle belongs to the session that asked for it (by default the client's Gradio session), and
-its methods stay on the server until the vote; a forged, replayed or second vote is an AppError.
+A battle belongs to the Gradio session that asked for it, and its methods stay on the server until
+the vote; a forged, replayed, foreign or second vote is an AppError. Files are read only if Gradio
+received them from a client (:mod:`colorlab.ui.uploads`).
 
 They are plain typed functions registered with ``gr.api``, so their signatures are exactly the
 ones above and no UI component leaks into them. Errors a user can fix (bad hex, unknown method,
@@ -35,7 +36,7 @@ cannot run here) arrive as ``gradio_client.exceptions.AppError`` with our messag
 
 import functools
 import math
-import os
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -45,13 +46,14 @@ from gradio import FileData
 from colorlab.arena import battles
 from colorlab.arena.store import VoteStore
 from colorlab.color import parse_palette
-from colorlab.colorize.hints import hints_from_points
 from colorlab.errors import ColorLabError, InvalidParameterError
 from colorlab.methods import get_method
-from colorlab.palette import retarget
+from colorlab.palette import MAX_K, MIN_K, retarget
 from colorlab.ui import work
+from colorlab.ui.server import HEAVY, setting
 
 DEFAULT_K = 4  # the seed project's palette size, also the app's default
+MAX_NAME_LENGTH = 64  # method, task, choice and battle id texts
 
 
 def shown_to_user(fn: Callable) -> Callable:
@@ -67,8 +69,26 @@ def shown_to_user(fn: Callable) -> Callable:
     return wrapper
 
 
-def _path(image: FileData | dict) -> str:
-    return image["path"] if isinstance(image, dict) else image.path
+def palette_size(k: Any, name: str = "k") -> int:
+    """``k`` as a palette size, a whole number from 2 to 10 (JSON clients send any type)."""
+    number = isinstance(k, numbers.Real) and not isinstance(k, bool)
+    if number and math.isfinite(k) and k == int(k) and MIN_K <= k <= MAX_K:
+        return int(k)
+    shown = repr(k) if number else f"a {type(k).__name__}"
+    raise InvalidParameterError(
+        f"{name} must be a whole number from {MIN_K} to {MAX_K}, got {shown}"
+    )
+
+
+def short_text(value: Any, name: str, max_length: int = MAX_NAME_LENGTH) -> str:
+    """``value`` checked to be a string of at most ``max_length`` characters."""
+    if not isinstance(value, str):
+        raise InvalidParameterError(f"{name} must be text, got {type(value).__name__}")
+    if len(value) > max_length:
+        raise InvalidParameterError(
+            f"{name} has {len(value):,} characters; at most {max_length} are taken"
+        )
+    return value
 
 
 @shown_to_user
@@ -79,7 +99,8 @@ def palette(image: FileData, k: int = DEFAULT_K) -> dict:
     ``python -m colorlab palette IMAGE -k K --json``; an image with fewer distinct colours than k
     gets a shorter palette.
     """
-    result = work.palette(work.image_key(_path(image)), k)
+    k = palette_size(k)
+    result = work.palette(work.upload_key(image), k)
     return {"palette": result.to_hex(), "weights": [round(float(w), 4) for w in result.weights]}
 
 
@@ -95,14 +116,17 @@ def recolor(
     of the registry (``python -m colorlab methods``).
     """
     targets = parse_palette(target_palette)
-    k = len(targets) if k is None else k
+    if len(targets) > MAX_K:
+        raise InvalidParameterError(f"{len(targets)} colours given; a palette has at most {MAX_K}")
+    k = max(len(targets), MIN_K) if k is None else palette_size(k)
     if k < len(targets):
         raise InvalidParameterError(
             f"k={k} is smaller than the {len(targets)} colours given; give at most {k} colours"
         )
-    key = work.image_key(_path(image))
-    target = retarget(work.palette(key, max(k, 2)), list(targets))
-    return FileData(path=work.full_resolution_png(key, target, method, max(k, 2)))
+    method = get_method("recolor", short_text(method, "method")).name
+    key = work.upload_key(image)
+    target = retarget(work.palette(key, k), list(targets))
+    return FileData(path=work.full_resolution_png(key, target, method, k))
 
 
 @shown_to_user
@@ -118,19 +142,15 @@ def colorize(
     ``temperature``: the annealed-mean temperature of methods that have one (low = vivid,
     1 = dull); None is the method's default. ``hints``: colours the result should take at given
     pixels, the JSON list ``[{"x": 120, "y": 40, "color": "#2040ff"}, ...]`` in image pixel
-    coordinates (x to the right, y down), for methods that take hints.
+    coordinates (x to the right, y down), for methods that take hints; at most 500 points.
     """
-    key = work.image_key(_path(image))
-    full = work.full_image(key)
-    given = hints_from_points(hints, full.shape[:2]) if hints else None
-    return FileData(
-        path=work.result_png(
-            key,
-            "colorized",
-            ("colorize-api", method, temperature, hints),
-            lambda: work.colorize(full, method, temperature, given),
-        )
-    )
+    chosen = get_method("colorize", short_text(method, "method"))
+    if temperature is not None:
+        temperature = chosen.resolve_params(temperature=temperature)["temperature"]
+    if hints is not None and not isinstance(hints, str):
+        raise InvalidParameterError('hints must be JSON text like \'[{"x": 1, "y": 2, ...}]\'')
+    key = work.upload_key(image)
+    return FileData(path=work.colorized_from_points_png(key, chosen.name, temperature, hints))
 
 
 @shown_to_user
@@ -149,41 +169,61 @@ def stylize(
     [0, 1]: 0 returns the content. ``preserve_lightness``: keep the content's lightness and
     transfer only colours. Other parameters keep the method's defaults.
     """
-    chosen = get_method("stylize", method)
+    chosen = get_method("stylize", short_text(method, "method"))
     params = chosen.resolve_params(strength=strength, preserve_lightness=preserve_lightness)
-    content_key, style_key = work.image_key(_path(content)), work.image_key(_path(style))
-    return FileData(path=work.stylized_png(content_key, style_key, method, params))
+    content_key = work.upload_key(content, "the content image")
+    style_key = work.upload_key(style, "the style image")
+    return FileData(path=work.stylized_png(content_key, style_key, chosen.name, params))
 
 
 @functools.cache
 def arena_store() -> VoteStore:
     """The app's vote store, opened on first use under ``COLORLAB_DATA_DIR`` (default ./data).
 
-    ``COLORLAB_ARENA_MAX_VOTES_PER_MINUTE`` sets the per-session and per-client limit (default
-    30; 0 turns it off).
+    ``COLORLAB_ARENA_MAX_VOTES_PER_MINUTE`` sets the per-session limit (default 30),
+    ``COLORLAB_ARENA_MAX_CLIENT_VOTES_PER_MINUTE`` the per-address one (default 300),
+    ``COLORLAB_ARENA_MAX_BATTLES_PER_MINUTE`` the battles a session may start (60; an address
+    ten times that); 0 turns a limit off. ``COLORLAB_ARENA_TTL_SECONDS``: how long a battle
+    waits for its vote (3600).
     """
-    limit = int(os.environ.get("COLORLAB_ARENA_MAX_VOTES_PER_MINUTE") or 30)
-    return VoteStore(max_votes_per_minute=limit or None)
+
+    battles_per_minute = setting("COLORLAB_ARENA_MAX_BATTLES_PER_MINUTE", 60, minimum=0)
+    return VoteStore(
+        max_votes_per_minute=setting("COLORLAB_ARENA_MAX_VOTES_PER_MINUTE", 30, minimum=0) or None,
+        max_client_votes_per_minute=(
+            setting("COLORLAB_ARENA_MAX_CLIENT_VOTES_PER_MINUTE", 300, minimum=0) or None
+        ),
+        max_battles_per_minute=battles_per_minute or None,
+        max_client_battles_per_minute=10 * battles_per_minute or None,
+        ttl_seconds=setting("COLORLAB_ARENA_TTL_SECONDS", 3600, minimum=1, kind=float),
+    )
 
 
-def voter(session: str, request: gr.Request | None) -> tuple[str, str]:
-    """The session (given, else the Gradio session) and the keyed hash of the client address."""
-    session = session or (request.session_hash if request is not None else "") or "api"
+def voter(request: gr.Request | None) -> tuple[str, str]:
+    """Who is asking: Gradio's own session id, and the keyed hash of the client's address.
+
+    Never a name the client supplies: a battle belongs to the session that asked for it, and the
+    rate limits count sessions and addresses. The address is the connection's peer, or what a
+    trusted proxy forwarded (:func:`colorlab.ui.server.trusted_proxies`).
+    """
+    session = request.session_hash if request is not None else None
+    if not session:
+        raise InvalidParameterError("the arena needs a Gradio session: call it through the queue")
     client = request.client if request is not None else None
-    address = client.host if client is not None and client.host else "api"
+    address = client.host if client is not None and client.host else "unknown"
     return session, arena_store().client_hash(address)
 
 
 @shown_to_user
-def battle(task: str = "colorize", session: str = "", request: gr.Request | None = None) -> dict:
+def battle(task: str = "colorize", request: gr.Request | None = None) -> dict:
     """A new blind battle: two methods of ``task`` run on one example input, names hidden.
 
-    ``task``: colorize, stylize or recolor. ``session``: who may vote on it (default: this
-    client's session). Returns ``{"battle_id", "task", "left", "right", "input", "style"}``:
+    ``task``: colorize, stylize or recolor. The battle belongs to this client's Gradio session:
+    only it can vote on it. Returns ``{"battle_id", "task", "left", "right", "input", "style"}``:
     the two outputs and the input as files (``style``, the style image, for stylize only).
     """
-    session, client_hash = voter(session, request)
-    issued = battles.new_battle(arena_store(), task, session, client_hash)
+    session, client_hash = voter(request)
+    issued = battles.new_battle(arena_store(), short_text(task, "task"), session, client_hash)
     # Dumped to dicts (with FileData's type tag): Gradio moves files it finds in plain JSON.
     files = {
         side: FileData(path=getattr(issued, side)).model_dump()
@@ -197,18 +237,20 @@ def battle(task: str = "colorize", session: str = "", request: gr.Request | None
 def vote(
     battle_id: str,
     choice: str,
-    session: str = "",
     latency_ms: float | None = None,
     request: gr.Request | None = None,
 ) -> dict:
     """Vote on a battle and learn which method was on each side.
 
-    ``choice``: left, right, tie or both_bad. ``session`` must be the battle's (default: this
-    client's session). ``latency_ms``: time from seeing both outputs to the vote, if measured.
-    An unknown, expired or already voted battle is an error. Returns
+    ``choice``: left, right, tie or both_bad. Only the session that started the battle can vote
+    on it. ``latency_ms``: time from seeing both outputs to the vote, if measured (finite,
+    >= 0). An unknown, expired, foreign or already voted battle is an error. Returns
     ``{"battle_id", "choice", "left", "right"}`` with the method names.
     """
-    session, client_hash = voter(session, request)
+    session, client_hash = voter(request)
+    battle_id, choice = short_text(battle_id, "battle_id"), short_text(choice, "choice")
+    if latency_ms is not None and not isinstance(latency_ms, numbers.Real):
+        raise InvalidParameterError(f"latency_ms must be a number, got {type(latency_ms).__name__}")
     revealed = battles.vote(arena_store(), battle_id, choice, session, client_hash, latency_ms)
     return {
         "battle_id": revealed.battle_id,
@@ -228,7 +270,7 @@ def leaderboard(task: str = "colorize") -> dict:
     i-vs-j votes i won, ties half (None if none), ``vote_counts[i][j]`` their number, in the
     order of ``methods``. "Both bad" votes are counted in ``both_bad``, not rated.
     """
-    board = battles.leaderboard(arena_store(), task)
+    board = battles.leaderboard(arena_store(), short_text(task, "task"))
 
     def number(value: float) -> float | None:
         return None if math.isnan(value) else round(float(value), 1)
@@ -258,10 +300,7 @@ def leaderboard(task: str = "colorize") -> dict:
 
 def add_api_endpoints() -> None:
     """Register the processing endpoints and the arena's /battle, /vote and /leaderboard."""
-    gr.api(palette, api_name="palette")
-    gr.api(recolor, api_name="recolor")
-    gr.api(colorize, api_name="colorize")
-    gr.api(stylize, api_name="stylize")
-    gr.api(battle, api_name="battle")
+    for fn in (palette, recolor, colorize, stylize, battle):
+        gr.api(fn, api_name=fn.__name__, **HEAVY)
     gr.api(vote, api_name="vote")
     gr.api(leaderboard, api_name="leaderboard")

@@ -12,8 +12,10 @@ import gradio as gr
 
 from colorlab.arena import battles
 from colorlab.arena.plots import ratings_plot, winrate_heatmap
+from colorlab.ui import work
 from colorlab.ui.api import arena_store, voter
-from colorlab.ui.survey_view import build_survey_view
+from colorlab.ui.server import HEAVY
+from colorlab.ui.survey_view import CHOICE_LABELS, build_survey_view
 from colorlab.ui.widgets import photo_input, warned
 
 TERMS = (
@@ -22,12 +24,6 @@ TERMS = (
     "this browser session and a keyed hash of your IP address (never the address itself). "
     "Nothing else. By voting you agree to this."
 )
-CHOICE_LABELS = {
-    "left": "👈 Left is better",
-    "right": "Right is better 👉",
-    "tie": "🤝 Tie",
-    "both_bad": "👎 Both bad",
-}
 _UI = {"api_visibility": "undocumented"}  # the clean /battle, /vote, /leaderboard are in api.py
 
 
@@ -35,8 +31,9 @@ def start(task, upload, request: gr.Request, progress=gr.Progress()):  # noqa: B
     """Run a new battle on the upload (or an example): both outputs, the battle kept
     server-side, vote buttons enabled."""
     progress(0.1, desc="Running both methods")
-    session, client = voter("", request)
-    battle = battles.new_battle(arena_store(), task, session, client, image=upload)
+    session, client = voter(request)
+    image = work.full_image(work.upload_key(upload, "an input")) if upload is not None else None
+    battle = battles.new_battle(arena_store(), task, session, client, image=image)
     state = {"battle_id": battle.battle_id, "shown_at": time.monotonic()}
     buttons = [gr.Button(interactive=True) for _ in CHOICE_LABELS]
     reveal = "Which is better? The methods are revealed after your vote."
@@ -49,7 +46,7 @@ def cast(choice: str):
     def handler(state, request: gr.Request):
         if not state:
             return gr.skip(), gr.skip(), *(gr.skip() for _ in CHOICE_LABELS)
-        session, client = voter("", request)
+        session, client = voter(request)
         latency = 1000 * (time.monotonic() - state["shown_at"])
         revealed = battles.vote(
             arena_store(), state["battle_id"], choice, session, client, latency_ms=latency
@@ -119,6 +116,7 @@ def build_arena_tab() -> None:
         [task, upload],
         [source, left, right, battle, reveal, *buttons],
         api_name="arena_new",
+        **HEAVY,
         **_UI,
     )
     for choice, button in zip(CHOICE_LABELS, buttons, strict=True):

@@ -10,10 +10,13 @@ follows the shown result through the state's own ``change``, as in the recolorin
 
 import gradio as gr
 
+from colorlab.errors import InvalidParameterError
 from colorlab.imageio import to_uint8
 from colorlab.methods import get_method, list_methods
 from colorlab.ui import work
 from colorlab.ui.examples import grey_example_paths
+from colorlab.ui.server import HEAVY
+from colorlab.ui.uploads import uploaded_path
 from colorlab.ui.widgets import photo_input, result_view, warned
 
 DEFAULT_METHOD = "classification"
@@ -21,6 +24,7 @@ TEMPERATURE_RANGE = (0.05, 1.0)  # below 0.05 the annealed mean is the mode: no 
 # Brush swatches in colours photos have (a hint sets chroma only; the photo keeps its lightness,
 # and a hint is made displayable at its pixel's lightness). The colour picker offers any colour.
 HINT_COLORS = ["#3a6fc0", "#d03a2a", "#e8902a", "#e8c547", "#4a8f3c", "#8b5a3c", "#7a4fa0"]
+MAX_LAYERS = 8  # the editor has one brush layer; more come only from a crafted request
 _UI = {"api_visibility": "undocumented"}  # the clean /colorize endpoint is in colorlab.ui.api
 
 
@@ -39,7 +43,7 @@ def load(photo, method_name, temperature, progress=gr.Progress()):  # noqa: B008
     """
     if photo is None:
         return None, None, *render(None, None, method_name, temperature, {})
-    path = photo["path"] if isinstance(photo, dict) else photo
+    path = work.upload_key(photo, "a photo").path
     grey = to_uint8(work.grey_image(work.image_key(path), preview=True))
     empty = {"background": grey, "layers": [], "composite": grey}
     return path, empty, *render(path, empty, method_name, temperature, {}, progress)
@@ -53,11 +57,14 @@ def render(source, editor, method_name, temperature, shown, progress=gr.Progress
     """
     if source is None or editor is None:
         return None, {}, gr.DownloadButton(value=None, interactive=False)
+    layers = editor.get("layers") or [] if isinstance(editor, dict) else []
+    if len(layers) > MAX_LAYERS:
+        raise InvalidParameterError(f"at most {MAX_LAYERS} hint layers are taken")
     wanted = {
         "image": source,
         "method": method_name,
         "temperature": temperature if _temperature_param(method_name) else None,
-        "layers": list(editor["layers"]),
+        "layers": [uploaded_path(layer, "a hint layer") for layer in layers],
     }
     if wanted == shown:
         return (gr.skip(),) * 3
@@ -148,11 +155,17 @@ def build_colorize_tab() -> None:
         load_inputs,
         load_outputs,
         api_name="colorize_load",
+        **HEAVY,
         preprocess=False,
         **_UI,
     )
     clear.click(
-        warned(load), [source, method, temperature], load_outputs, api_name="clear_hints", **_UI
+        warned(load),
+        [source, method, temperature],
+        load_outputs,
+        api_name="clear_hints",
+        **HEAVY,
+        **_UI,
     )
     gr.on(
         [editor.change, method.change, temperature.release],
@@ -160,6 +173,7 @@ def build_colorize_tab() -> None:
         [source, editor, method, temperature, shown],
         view,
         api_name="colorize_edit",
+        **HEAVY,
         trigger_mode="always_last",
         show_progress="minimal",
         **_UI,
@@ -172,6 +186,7 @@ def build_colorize_tab() -> None:
         shown,
         download_button,
         api_name="colorize_download",
+        **HEAVY,
         show_progress="hidden",
         **_UI,
     )

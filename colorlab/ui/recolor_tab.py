@@ -11,13 +11,14 @@ import gradio as gr
 import numpy as np
 
 from colorlab.color import parse_hex, parse_palette, srgb_to_lab, to_hex
-from colorlab.errors import ColorLabError, InvalidParameterError
+from colorlab.errors import InvalidParameterError
 from colorlab.imageio import to_uint8
 from colorlab.methods import get_method, list_methods
 from colorlab.palette import Palette
 from colorlab.ui import work
-from colorlab.ui.api import DEFAULT_K
+from colorlab.ui.api import DEFAULT_K, palette_size
 from colorlab.ui.examples import example_paths
+from colorlab.ui.server import HEAVY
 from colorlab.ui.widgets import photo_input, result_view, warned
 
 MIN_K, MAX_K = 3, 8
@@ -48,9 +49,7 @@ def swatch_html(palette: Palette) -> str:
 
 def _key(photo: str | dict | None) -> work.ImageKey:
     """The cache key of the photo input, given as a path or as Gradio's raw file payload."""
-    if photo is None:
-        raise ColorLabError("Upload a photo or pick an example first.")
-    return work.image_key(photo["path"] if isinstance(photo, dict) else photo)
+    return work.upload_key(photo, "a photo")
 
 
 def _colors(hexes: list[str]) -> np.ndarray:
@@ -65,12 +64,12 @@ def render(path, method_name, k, shown, *colors):
     """
     if path is None:
         return (gr.skip(),) * 4
-    key = work.image_key(path)
+    key, k = _key(path), palette_size(k, "the palette size")
     size = len(work.palette(key, k))
     wanted = {
-        "image": path,
+        "image": key.path,
         "method": method_name,
-        "k": int(k),
+        "k": k,
         "palette": [to_hex(parse_hex(c)) for c in colors[:size]],
     }
     if wanted == shown:
@@ -151,12 +150,12 @@ def build_recolor_tab() -> None:
         """Extract the palette and fill the pickers with it; they render through ``change``."""
         if photo is None:
             return {shares: "", slider: None, hex_text: "", shown: {}}
-        key = _key(photo)
+        key, k_value = _key(photo), palette_size(k_value, "the palette size")
         progress(0.2, desc="Extracting the palette")
         palette = work.palette(key, k_value)
         hexes = palette.to_hex()
         progress(0.6, desc="Preparing the recolorer")
-        first_view = render(key[0], method_name, k_value, {}, *hexes)
+        first_view = render(key.path, method_name, k_value, {}, *hexes)
         return {
             **{
                 p: gr.ColorPicker(value=hexes[min(i, len(hexes) - 1)], visible=i < len(hexes))
@@ -169,10 +168,12 @@ def build_recolor_tab() -> None:
 
     def reset_entry(path, k_value, index):
         index = int(index)
-        return {pickers[index - 1]: work.palette(_key(path), k_value).to_hex()[index - 1]}
+        hexes = work.palette(_key(path), palette_size(k_value, "the palette size")).to_hex()
+        return {pickers[index - 1]: hexes[index - 1]}
 
     def reset_every_entry(path, k_value):
-        return dict(zip(pickers, work.palette(_key(path), k_value).to_hex(), strict=False))
+        hexes = work.palette(_key(path), palette_size(k_value, "the palette size")).to_hex()
+        return dict(zip(pickers, hexes, strict=False))
 
     def pick(path, index, evt: gr.SelectData):
         """Give the clicked pixel's colour to the chosen entry."""
@@ -202,18 +203,20 @@ def build_recolor_tab() -> None:
         [photo, k, method],
         fill_outputs,
         api_name="load",
+        **HEAVY,
         preprocess=False,
         **_UI,
     )
     # `input`, not `change`: only the user's own size changes re-extract the palette; an import
     # sets the size together with its own colours.
-    k.input(warned(fill), [photo, k, method], fill_outputs, api_name="set_size", **_UI)
+    k.input(warned(fill), [photo, k, method], fill_outputs, api_name="set_size", **HEAVY, **_UI)
     gr.on(
         [p.change for p in pickers] + [method.change],
         warned(render),
         render_inputs,
         view,
         api_name="edit",
+        **HEAVY,
         trigger_mode="always_last",
         show_progress="minimal",
         **_UI,
@@ -224,16 +227,22 @@ def build_recolor_tab() -> None:
         shown,
         download_button,
         api_name="download",
+        **HEAVY,
         show_progress="hidden",
         **_UI,
     )
-    reset_one.click(warned(reset_entry), [photo, k, entry], pickers, api_name="reset_entry", **_UI)
-    reset_all.click(warned(reset_every_entry), [photo, k], pickers, api_name="reset_all", **_UI)
-    photo.select(warned(pick), [photo, entry], pickers, api_name="pick", **_UI)
+    reset_one.click(
+        warned(reset_entry), [photo, k, entry], pickers, api_name="reset_entry", **HEAVY, **_UI
+    )
+    reset_all.click(
+        warned(reset_every_entry), [photo, k], pickers, api_name="reset_all", **HEAVY, **_UI
+    )
+    photo.select(warned(pick), [photo, entry], pickers, api_name="pick", **HEAVY, **_UI)
     import_button.click(
         warned(import_palette),
         [hex_text, photo, method],
         [*fill_outputs, k],
         api_name="import_palette",
+        **HEAVY,
         **_UI,
     )

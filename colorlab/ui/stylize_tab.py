@@ -18,6 +18,8 @@ from colorlab.imageio import to_uint8
 from colorlab.methods import Param, get_method, list_methods
 from colorlab.ui import work
 from colorlab.ui.examples import CONTENT_PHOTOS, STYLE_PHOTOS, example_paths
+from colorlab.ui.server import HEAVY, LONG
+from colorlab.ui.uploads import uploaded_path
 from colorlab.ui.widgets import photo_input, result_view, warned
 
 DEFAULT_METHOD = "reinhard"
@@ -85,18 +87,14 @@ def describe(method_name):
     )
 
 
-def _path(image: dict | str | None) -> str | None:
-    """The file path of an image input's raw payload (events skip Gradio's re-encoding)."""
-    return image["path"] if isinstance(image, dict) else image
-
-
 def _wanted(content, style, method_name, strength, preserve) -> dict:
-    """What the result should show: both images, the method and its validated parameters."""
+    """What the result should show: both images (as uploaded: events skip Gradio's
+    re-encoding), the method and its validated parameters."""
     switch = preservation_param(method_name)
     given = {"strength": strength, **({switch.name: preserve} if switch else {})}
     return {
-        "content": _path(content),
-        "style": _path(style),
+        "content": uploaded_path(content, "a content image"),
+        "style": uploaded_path(style, "a style image"),
         "method": method_name,
         "params": get_method("stylize", method_name).resolve_params(**given),
     }
@@ -249,12 +247,15 @@ def build_stylize_tab() -> None:
         inputs,
         view,
         api_name="stylize_edit",
+        **HEAVY,
         trigger_mode="always_last",
         show_progress="minimal",
         preprocess=False,
         **_UI,
     )
-    run_button.click(warned(run), inputs, view, api_name="stylize_run", preprocess=False, **_UI)
+    run_button.click(
+        warned(run), inputs, view, api_name="stylize_run", preprocess=False, **LONG, **_UI
+    )
     # Unlimited concurrency: a Cancel never waits behind a run, or behind another Cancel.
     cancel_button.click(stop, None, None, api_name="stylize_cancel", concurrency_limit=None, **_UI)
     shown.change(
@@ -262,6 +263,7 @@ def build_stylize_tab() -> None:
         shown,
         download_button,
         api_name="stylize_download",
+        **HEAVY,
         show_progress="hidden",
         **_UI,
     )

@@ -11,19 +11,23 @@ the survey's store task; after the last one the completion code is shown. Withou
 the view stays hidden. A page opened with ``?survey`` also switches to the arena tab.
 """
 
-import re
+import logging
 import time
 
 import gradio as gr
 
+from colorlab.arena import battles
 from colorlab.arena.survey import SurveyError, assign_items, completion_code
 from colorlab.arena.survey_runs import (
+    check_participant_id,
     find_survey,
     issue_item,
     survey_secret,
     voted_items,
 )
 from colorlab.ui.api import arena_store, voter
+from colorlab.ui.server import HEAVY
+from colorlab.ui.widgets import warned
 
 CHOICE_LABELS = {
     "left": "👈 Left is better",
@@ -32,6 +36,12 @@ CHOICE_LABELS = {
     "both_bad": "👎 Both bad",
 }
 _UI = {"api_visibility": "undocumented"}
+LINK_REFUSED = (
+    "This survey link does not work: the survey it names is not open here, or the participant "
+    "id in it has characters other than letters, digits, '-' and '_'. Check the link you were "
+    "given, or ask the study's organisers for a new one."
+)
+log = logging.getLogger(__name__)
 SHOW_ARENA_TAB = """() => {
   if (!new URLSearchParams(window.location.search).has('survey')) return;
   const tab = [...document.querySelectorAll('button[role="tab"]')]
@@ -52,7 +62,7 @@ def _next(state: dict, request: gr.Request) -> tuple:
     survey = find_survey(state["survey"])
     store = arena_store()
     participant = state["participant"]
-    _, client = voter(participant, request)
+    _, client = voter(request)
     assigned = assign_items(survey, participant)
     done = voted_items(store, survey, participant)
     remaining = [a for a in assigned if a.item.id not in done]
@@ -73,36 +83,36 @@ def _next(state: dict, request: gr.Request) -> tuple:
 
 
 def participant_of(request: gr.Request) -> str:
-    """``?participant=ID`` (letters, digits, ``-`` and ``_``, at most 64) or the session hash."""
-    given = request.query_params.get("participant", "")
-    if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", given):
-        return given
-    return voter("", request)[0]
+    """``?participant=ID`` (letters, digits, ``-`` and ``_``, at most 64), else the session hash.
+
+    An id with other characters is an error, never silently changed into someone else's.
+    """
+    given = request.query_params.get("participant")
+    return voter(request)[0] if given is None else check_participant_id(given)
+
+
+def _unavailable(reason: str) -> tuple:
+    return (gr.Group(visible=True), f"## Survey not available\n\n{reason}", "", {}, "", None,
+            None, "", *_locked())  # fmt: skip
 
 
 def open_survey(request: gr.Request):
     """On page load: the survey view for ``?survey=NAME``, hidden otherwise.
 
-    Returns (group, title, instructions, state, progress, left, right, code, *buttons).
+    Returns (group, title, instructions, state, progress, left, right, code, *buttons). The
+    page never shows text from the address back (as Markdown it could carry links or images):
+    a bad link gets a fixed message, and the reason goes to the server's log.
     """
     name = request.query_params.get("survey") if request is not None else None
     if not name:
         return gr.Group(visible=False), *(gr.skip() for _ in range(7 + len(CHOICE_LABELS)))
     try:
         survey = find_survey(name)
+        participant = participant_of(request)
     except SurveyError as error:
-        return (
-            gr.Group(visible=True),
-            f"## Survey not available\n\n{error}",
-            "",
-            {},
-            "",
-            None,
-            None,
-            "",
-            *_locked(),
-        )
-    state, *rest = _next({"survey": name, "participant": participant_of(request)}, request)
+        log.warning("survey link refused: %s", error)
+        return _unavailable(LINK_REFUSED)
+    state, *rest = _next({"survey": name, "participant": participant}, request)
     return gr.Group(visible=True), f"## {survey.title}", survey.instructions, state, *rest
 
 
@@ -113,9 +123,9 @@ def cast(choice: str):
         if not state or not state.get("battle_id"):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), *_locked()
         participant = state["participant"]
-        _, client = voter(participant, request)
+        _, client = voter(request)
         latency = 1000 * (time.monotonic() - state["shown_at"])
-        arena_store().record_vote(state["battle_id"], choice, participant, client, latency)
+        battles.vote(arena_store(), state["battle_id"], choice, participant, client, latency)
         return _next(state, request)
 
     return handler
@@ -140,7 +150,7 @@ def build_survey_view(terms: str) -> None:
     state = gr.State({})
     shown = [state, progress, left, right, code, *buttons]
     root = gr.context.Context.root_block
-    root.load(open_survey, None, [group, title, instructions, *shown], **_UI)
+    root.load(warned(open_survey), None, [group, title, instructions, *shown], **HEAVY, **_UI)
     root.load(None, None, None, js=SHOW_ARENA_TAB, **_UI)
     for choice, button in zip(CHOICE_LABELS, buttons, strict=True):
-        button.click(cast(choice), state, shown, **_UI)
+        button.click(warned(cast(choice)), state, shown, **HEAVY, **_UI)

@@ -2,59 +2,132 @@
 style transfers.
 
 An image is identified by its file path plus modification time: Gradio stores every upload under
-a directory named by its content hash, so the key changes exactly when the content does. The
-caches are small LRUs because a full-resolution photo and its prepared recolorer can take
-hundreds of megabytes. The browser preview is a copy at most ``PREVIEW_MAX_SIDE`` pixels on a
-side, so palette edits stay interactive; downloads and the API always use the full image.
+a directory named by its content hash, so the key changes exactly when the content does. A file
+a client names becomes a key only through :func:`upload_key` (see :mod:`colorlab.ui.uploads`).
+The app takes images of at most ``COLORLAB_APP_MAX_PIXELS`` (default 16 MP; the CLI keeps the
+library's 50 MP). Every cache shares one bound in bytes (``COLORLAB_APP_CACHE_MB``, default 192:
+one 16 MP image, so an idle app stays near its own size after a burst), and every
+full-resolution job first reserves its memory from one budget (``COLORLAB_APP_MEMORY_MB``,
+default half the machine's memory): see :mod:`colorlab.ui.memory`. The browser preview is a
+copy at most ``PREVIEW_MAX_SIDE`` pixels on a side, so palette edits stay interactive; downloads
+and the API always use the full image.
 """
 
 import contextlib
+import functools
 import hashlib
 import inspect
 import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from pathlib import Path
 from threading import Event
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from PIL import Image
 
 from colorlab.color import format_palette, parse_palette, srgb_to_lab
 from colorlab.colorize import grey
-from colorlab.colorize.hints import Hints
-from colorlab.errors import InvalidParameterError
+from colorlab.colorize.hints import Hints, hints_from_points
+from colorlab.errors import ImageTooLargeError, InvalidParameterError
 from colorlab.imageio import load_image, save_image, to_pil
 from colorlab.methods import get_method
 from colorlab.palette import Palette, extract_palette
+from colorlab.ui.memory import ByteCache, MemoryBudget, physical_memory
+from colorlab.ui.server import setting
+from colorlab.ui.uploads import uploaded_path
 
 PREVIEW_MAX_SIDE = 1024
-KEEP_FILES = 16  # full-resolution results kept on disk
+APP_MAX_PIXELS = 16_000_000  # default of COLORLAB_APP_MAX_PIXELS
+# Peak memory of the heaviest full-resolution job per pixel of its images, measured with
+# benchmarks/bench_memory.py (colorize and stylize at 16 MP), with a margin.
+BYTES_PER_PIXEL = 200
+KEEP_FILES = 16  # full-resolution results kept on disk ...
+KEEP_BYTES = 512 * 2**20  # ... and at most this many bytes of them
 _OUTPUT_DIR = Path(tempfile.gettempdir()) / "colorlab-app"
 # Results are named per app process too: one started with new weights never serves old files.
 _RUN = f"{os.getpid()}-{time.time_ns()}"
 
-ImageKey = tuple[str, int]  # (path, mtime in ns)
+
+def app_max_pixels() -> int:
+    """The largest image (width x height) the app takes: ``COLORLAB_APP_MAX_PIXELS``, 16 MP."""
+    return setting("COLORLAB_APP_MAX_PIXELS", APP_MAX_PIXELS)
+
+
+@functools.cache
+def memory_budget() -> MemoryBudget:
+    """The process-wide budget of heavy work, read from the environment on first use."""
+    default_mb = physical_memory() // 2 // 2**20
+    capacity = setting("COLORLAB_APP_MEMORY_MB", default_mb) * 2**20
+    return MemoryBudget(max(capacity, app_max_pixels() * BYTES_PER_PIXEL))
+
+
+CACHE = ByteCache(setting("COLORLAB_APP_CACHE_MB", 192) * 2**20)
+
+
+class ImageKey(NamedTuple):
+    """An image file as the caches know it; ``pixels`` (from its header, 0 if unreadable)
+    sizes the memory its jobs reserve."""
+
+    path: str
+    mtime_ns: int
+    pixels: int
 
 
 def image_key(path: str) -> ImageKey:
-    return str(path), os.stat(path).st_mtime_ns
+    """The key of a file the app itself wrote or trusts; client files go through upload_key."""
+    return ImageKey(str(path), os.stat(path).st_mtime_ns, _header_pixels(path))
 
 
-@lru_cache(maxsize=4)
+def upload_key(upload: Any, what: str = "an image") -> ImageKey:
+    """The key of a file a client sent (a path or Gradio's file payload): only files Gradio
+    received are accepted (:func:`colorlab.ui.uploads.uploaded_path`)."""
+    return image_key(uploaded_path(upload, what))
+
+
+def _header_pixels(path: str) -> int:
+    try:
+        with Image.open(path) as image:
+            return image.width * image.height
+    except Exception:  # not an image: loading it says so, with the reason
+        return 0
+
+
+def heavy(fn: Callable) -> Callable:
+    """Run ``fn`` inside a reservation of the memory budget sized by the images it is given."""
+
+    @functools.wraps(fn)
+    def reserved(*args: Any, **kwargs: Any) -> Any:
+        keys = [a for a in (*args, *kwargs.values()) if isinstance(a, ImageKey)]
+        pixels = sum(min(key.pixels, app_max_pixels()) for key in keys)
+        with memory_budget().reserve(pixels * BYTES_PER_PIXEL):
+            return fn(*args, **kwargs)
+
+    return reserved
+
+
+@heavy
+@CACHE.memoize
 def full_image(key: ImageKey) -> np.ndarray:
-    """The image at its original resolution, (H, W, 3) float32 sRGB."""
-    return load_image(key[0])
+    """The image at its original resolution, (H, W, 3) float32 sRGB; errors name the file by
+    its own name (an upload's cache folder is nobody's business)."""
+    name, limit = repr(Path(key.path).name), app_max_pixels()
+    try:
+        return load_image(key.path, max_pixels=limit, name=name)
+    except ImageTooLargeError as error:  # the library's message names the CLI's settings
+        raise ImageTooLargeError(
+            f"{name} has {key.pixels:,} pixels, more than the {limit:,} this app takes "
+            "(COLORLAB_APP_MAX_PIXELS); downscale it and upload it again"
+        ) from error
 
 
 def _needs_preview(key: ImageKey) -> bool:
     return max(full_image(key).shape[:2]) > PREVIEW_MAX_SIDE
 
 
-@lru_cache(maxsize=4)
+@CACHE.memoize
 def _preview_image(key: ImageKey) -> np.ndarray:
     thumbnail = to_pil(full_image(key))
     thumbnail.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE), Image.Resampling.LANCZOS)
@@ -66,13 +139,14 @@ def working_image(key: ImageKey, preview: bool) -> np.ndarray:
     return _preview_image(key) if preview and _needs_preview(key) else full_image(key)
 
 
-@lru_cache(maxsize=16)
+@heavy
+@CACHE.memoize
 def palette(key: ImageKey, k: int) -> Palette:
     """The image's own k-colour palette, always taken from the full image (as the CLI does)."""
     return extract_palette(full_image(key), k=int(k))
 
 
-@lru_cache(maxsize=4)
+@CACHE.memoize
 def _recolorer(key: ImageKey, preview: bool, method_name: str, k: int) -> Callable:
     method = get_method("recolor", method_name)
     image = working_image(key, preview)
@@ -83,6 +157,7 @@ def _recolorer(key: ImageKey, preview: bool, method_name: str, k: int) -> Callab
     return lambda target: method.run(image, source_palette=source, target_palette=target, **params)
 
 
+@heavy
 def recolor(key: ImageKey, target: np.ndarray, method: str, k: int, *, preview: bool) -> np.ndarray:
     """The image with its k-colour palette moved to ``target`` (one colour per entry).
 
@@ -93,7 +168,7 @@ def recolor(key: ImageKey, target: np.ndarray, method: str, k: int, *, preview: 
     return _recolored(key, format_palette(target), method, int(k), preview)
 
 
-@lru_cache(maxsize=2)
+@CACHE.memoize
 def _recolored(key: ImageKey, target_hex: str, method: str, k: int, preview: bool) -> np.ndarray:
     # Remembers the last results: for a small image the preview is the download, computed once.
     target = parse_palette(target_hex)
@@ -106,6 +181,7 @@ def _recolored(key: ImageKey, target_hex: str, method: str, k: int, preview: boo
     return _recolorer(key, preview, method, k)(target)
 
 
+@heavy
 def full_resolution_png(key: ImageKey, target: np.ndarray, method: str, k: int) -> str:
     """A PNG of the recolored image at its original size; repeated requests reuse the file."""
     target_hex = format_palette(target)
@@ -117,12 +193,13 @@ def full_resolution_png(key: ImageKey, target: np.ndarray, method: str, k: int) 
     )
 
 
+@heavy
 def grey_image(key: ImageKey, preview: bool) -> np.ndarray:
     """The image's Lab L as a grey image: what a colorizer sees, and the "before" of the tab."""
     return _grey(key, preview and _needs_preview(key))
 
 
-@lru_cache(maxsize=4)
+@CACHE.memoize
 def _grey(key: ImageKey, preview: bool) -> np.ndarray:
     return grey(working_image(key, preview))
 
@@ -159,6 +236,7 @@ def colorize(
     return chosen.run(image, hints=hints if hints is not None and hints.count else None, **params)
 
 
+@heavy
 def colorized(
     key: ImageKey,
     method: str,
@@ -171,16 +249,28 @@ def colorized(
     return _colorized(key, method, temperature, layers, preview and _needs_preview(key))
 
 
-@lru_cache(maxsize=2)
+@CACHE.memoize
 def _colorized(
     key: ImageKey, method: str, temperature: float | None, layers: tuple[str, ...], preview: bool
 ) -> np.ndarray:
     # Remembers the last results: for a small image the preview is the download, computed once.
     image = working_image(key, preview)
-    drawn = [np.asarray(Image.open(path).convert("RGBA")) for path in layers]
+    drawn = [brush_layer(path) for path in layers]
     return colorize(image, method, temperature, hints_from_layers(drawn, image.shape[:2]))
 
 
+def brush_layer(path: str) -> np.ndarray:
+    """An editor's brush layer, (h, w, 4) uint8 RGBA, no larger than the app takes an image."""
+    with Image.open(path) as layer:
+        if layer.width * layer.height > app_max_pixels():
+            raise ImageTooLargeError(
+                f"a hint layer of {layer.width} x {layer.height} pixels is larger than the "
+                f"{app_max_pixels():,} pixels the app takes"
+            )
+        return np.asarray(layer.convert("RGBA"))
+
+
+@heavy
 def colorized_png(
     key: ImageKey, method: str, temperature: float | None, layers: tuple[str, ...]
 ) -> str:
@@ -227,6 +317,7 @@ def stylize(
     return method.run(content, style, **params, **extra)
 
 
+@heavy
 def stylized(
     content: ImageKey, style: ImageKey, method: str, params: dict[str, Any], *, preview: bool
 ) -> np.ndarray:
@@ -235,7 +326,7 @@ def stylized(
     return _stylized(content, style, method, tuple(sorted(params.items())), preview)
 
 
-@lru_cache(maxsize=2)
+@CACHE.memoize
 def _stylized(
     content: ImageKey, style: ImageKey, method: str, params: tuple, preview: bool
 ) -> np.ndarray:
@@ -245,6 +336,7 @@ def _stylized(
     )
 
 
+@heavy
 def stylized_png(
     content: ImageKey,
     style: ImageKey,
@@ -273,16 +365,32 @@ def stylized_png(
     )
 
 
+@heavy
+def colorized_from_points_png(
+    key: ImageKey, method: str, temperature: float | None, points: str | None
+) -> str:
+    """A PNG of the image colorized at its original size with hints given as JSON points
+    (:func:`colorlab.colorize.hints.hints_from_points`); repeated requests reuse the file."""
+    full = full_image(key)
+    given = hints_from_points(points, full.shape[:2]) if points else None
+    return result_png(
+        key,
+        "colorized",
+        ("colorize-api", method, temperature, points),
+        lambda: colorize(full, method, temperature, given),
+    )
+
+
 def result_png(key: ImageKey, suffix: str, spec: tuple, render: Callable[[], np.ndarray]) -> str:
     """A PNG of ``render()``, written once per image and ``spec`` (what determines the result).
 
     Files live in one folder per result (so the download keeps a readable name, the photo's
-    name plus ``suffix``), and only the newest ``KEEP_FILES`` are kept: a full-resolution PNG can
-    take tens of megabytes and one is written after every edit. A pruned result is simply
-    rendered again.
+    name plus ``suffix``), and only the newest ``KEEP_FILES``, at most ``KEEP_BYTES`` in all,
+    are kept: a full-resolution PNG can take tens of megabytes and one is written after every
+    edit. A pruned result is simply rendered again.
     """
     digest = hashlib.sha256(repr((_RUN, key, spec)).encode()).hexdigest()[:16]
-    path = _OUTPUT_DIR / digest / f"{Path(key[0]).stem or 'image'}-{suffix}.png"
+    path = _OUTPUT_DIR / digest / f"{Path(key.path).stem or 'image'}-{suffix}.png"
     if not path.exists():
         image = render()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -292,7 +400,13 @@ def result_png(key: ImageKey, suffix: str, spec: tuple, render: Callable[[], np.
 
 
 def _prune() -> None:
+    """Delete the oldest results beyond ``KEEP_FILES`` or ``KEEP_BYTES``, with their folders."""
     with contextlib.suppress(FileNotFoundError):  # another thread may be pruning too
-        files = sorted(_OUTPUT_DIR.glob("*/*.png"), key=lambda p: p.stat().st_mtime)
-        for old in files[:-KEEP_FILES]:
-            old.unlink(missing_ok=True)
+        files = sorted(_OUTPUT_DIR.glob("*/*.png"), key=lambda p: p.stat().st_mtime, reverse=True)
+        kept = 0
+        for number, file in enumerate(files):
+            kept += file.stat().st_size
+            if number >= KEEP_FILES or kept > KEEP_BYTES:
+                file.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # not empty: a result being written
+                    file.parent.rmdir()
