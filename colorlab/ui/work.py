@@ -5,8 +5,8 @@ An image is identified by its file path plus modification time: Gradio stores ev
 a directory named by its content hash, so the key changes exactly when the content does. A file
 a client names becomes a key only through :func:`upload_key` (see :mod:`colorlab.ui.uploads`).
 The app takes images of at most ``COLORLAB_APP_MAX_PIXELS`` (default 16 MP; the CLI keeps the
-library's 50 MP). Every cache shares one bound in bytes (``COLORLAB_APP_CACHE_MB``, default 192:
-one 16 MP image, so an idle app stays near its own size after a burst), and every
+library's 50 MP). Every cache shares one bound in bytes (``COLORLAB_APP_CACHE_MB``, default 128:
+an 8 MP image, so an idle app stays near its own size after a burst), and every
 full-resolution job first reserves its memory from one budget (``COLORLAB_APP_MEMORY_MB``,
 default half the machine's memory): see :mod:`colorlab.ui.memory`. The browser preview is a
 copy at most ``PREVIEW_MAX_SIDE`` pixels on a side, so palette edits stay interactive; downloads
@@ -64,7 +64,7 @@ def memory_budget() -> MemoryBudget:
     return MemoryBudget(max(capacity, app_max_pixels() * BYTES_PER_PIXEL))
 
 
-CACHE = ByteCache(setting("COLORLAB_APP_CACHE_MB", 192) * 2**20)
+CACHE = ByteCache(setting("COLORLAB_APP_CACHE_MB", 128) * 2**20)
 
 
 class ImageKey(NamedTuple):
