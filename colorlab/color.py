@@ -129,6 +129,17 @@ def desaturate_to_gamut(linear: np.ndarray) -> np.ndarray:
     return linear
 
 
+def rotate_hues(colors: np.ndarray, degrees: float) -> np.ndarray:
+    """(n, 3) sRGB colours with their CIELAB hue turned by ``degrees``; lightness and chroma kept
+    (then brought into gamut)."""
+    lab = srgb_to_lab(np.asarray(colors, dtype=np.float32)).astype(np.float64)
+    angle = np.deg2rad(degrees)
+    cos, sin = np.cos(angle), np.sin(angle)
+    a, b = lab[:, 1].copy(), lab[:, 2].copy()
+    lab[:, 1], lab[:, 2] = cos * a - sin * b, sin * a + cos * b
+    return lab_to_srgb(lab.astype(np.float32)).astype(np.float32)
+
+
 def in_gamut(lab: np.ndarray, tolerance: float = 1e-4) -> np.ndarray:
     """True where a Lab colour is displayable in sRGB (every linear component in [0, 1])."""
     linear = lab_to_linear(lab)

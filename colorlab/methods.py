@@ -183,9 +183,7 @@ def get_method(task: str, name: str) -> Method:
     """The method ``name`` of ``task``; the error lists what is available."""
     _load_builtin_methods()
     if not isinstance(task, str) or task not in TASKS:
-        raise UnknownMethodError(
-            f"unknown task {reprlib.repr(task)}; tasks are {sorted(TASKS)}"
-        )
+        raise UnknownMethodError(f"unknown task {reprlib.repr(task)}; tasks are {sorted(TASKS)}")
     try:
         return _REGISTRY[(task, name)]
     except (KeyError, TypeError):  # TypeError: a name that is not even a string

@@ -8,6 +8,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# How every network here sees Lab: L in [0, 100] as L / 50 - 1 and ab as ab / 110, both about
+# [-1, 1]. The one home of these scalings: models, inference and training data all use them.
+L_SCALE = 50.0
+AB_SCALE = 110.0
+
+
+def scale_lightness(lightness):
+    """L in [0, 100] -> the networks' input in [-1, 1] (numpy arrays or tensors)."""
+    return lightness / L_SCALE - 1
+
+
+def unscale_lightness(scaled):
+    """The inverse of :func:`scale_lightness`."""
+    return (scaled + 1) * L_SCALE
+
 
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1)

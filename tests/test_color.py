@@ -14,6 +14,7 @@ from colorlab.color import (
     lab_to_srgb,
     parse_hex,
     parse_palette,
+    rotate_hues,
     split_colors,
     srgb_to_lab,
     srgb_to_lightness,
@@ -173,3 +174,14 @@ def test_a_palette_text_is_capped_before_parsing():
         parse_palette("#123456, " * 10_000)
     with pytest.raises(InvalidColorError, match="expected a hex colour string"):
         parse_hex("#" + "f" * 100_000)
+
+
+def test_rotate_hues_keeps_lightness_and_turns_hue():
+    colors = np.array([[0.7, 0.3, 0.2], [0.2, 0.4, 0.6]], dtype=np.float32)
+    lab_in, lab_out = srgb_to_lab(colors), srgb_to_lab(rotate_hues(colors, 90))
+
+    assert lab_out[:, 0] == pytest.approx(lab_in[:, 0], abs=1.5)
+    turned = np.rad2deg(
+        np.arctan2(lab_out[:, 2], lab_out[:, 1]) - np.arctan2(lab_in[:, 2], lab_in[:, 1])
+    )
+    assert np.mod(turned, 360) == pytest.approx([90, 90], abs=12)  # gamut mapping bends a bit

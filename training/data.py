@@ -31,10 +31,11 @@ from torch.utils.data import Dataset
 
 from colorlab.color import lab_to_srgb, srgb_to_lab
 from colorlab.colorize.bins import ColorBins
-from colorlab.colorize.hints import AB_SCALE, Hints, simulate_hints
+from colorlab.colorize.hints import Hints, simulate_hints
 from colorlab.colorize.models import OUTPUT_STRIDE
 from colorlab.errors import ColorLabError
 from colorlab.imageio import load_image, to_uint8
+from colorlab.nn import AB_SCALE, scale_lightness
 from colorlab.palette import extract_palette
 from colorlab.recolor.palettenet import PALETTE_SLOTS, encode_palette, lab_to_tensor
 
@@ -239,7 +240,7 @@ class ColorizationSamples(Dataset):
         ab = lab[..., 1:]
         hints = simulate_hints(ab, rng) if self.hints else Hints.empty(ab.shape[:2])
         sample = {
-            "lightness": torch.from_numpy(lab[None, ..., 0] / 50 - 1),
+            "lightness": torch.from_numpy(scale_lightness(lab[None, ..., 0])),
             "hints": torch.from_numpy(hints.channels(ab.shape[:2])),
             "ab": torch.from_numpy(np.ascontiguousarray(np.moveaxis(ab, -1, 0)) / AB_SCALE),
         }

@@ -1,7 +1,9 @@
 """Evaluate methods on the fixed validation split; prints a Markdown table.
 
     python -m training.evaluate recolor [--data DIR ...] [--k 4] [--card PATH]
+    python -m training.evaluate recolor --protocol single-entry [--k 5]
     python -m training.evaluate colorize [--data DIR ...] [--card PATH ...]
+    python -m training.evaluate hints [--data DIR ...] [--methods classification ...]
     python -m training.evaluate stylize [--photos DIR] [--paintings DIR] [--pairs N] [--card PATH]
 
 Recolor protocol (REFERENCES.md section 3): for each validation image and each hue shift, the
@@ -17,6 +19,9 @@ CIEDE2000, colourfulness (and DeltaCF against the originals), AuC and rebalanced
 weighted by 1 / prior of their true colour's class, the prior of the classification model's
 training data). ``grey`` (ab = 0) is the baseline. Hints are simulated from the ground truth
 with :func:`colorlab.colorize.hints.simulate_hints` (fixed seed per image).
+
+Single-entry recolor and hint-locality protocols (issue 11): one palette entry, or one hint,
+changes; is the change where it was asked for, and only there? See :mod:`training.edit_protocols`.
 
 Stylize protocol (issue 5): content i of the photos' validation split is paired with painting
 i mod (number of validation paintings). Every registered stylize method that is available here
@@ -54,6 +59,13 @@ from colorlab.metrics import (
 )
 from colorlab.palette import extract_palette
 from training.data import ImageFolder, hue_shift
+from training.edit_protocols import (
+    evaluate_edits,
+    hint_locality,
+    hint_locality_table,
+    single_entry_edit,
+    single_entry_table,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = [
@@ -337,8 +349,32 @@ def run_recolor(args: argparse.Namespace) -> str:
     checkpoints = dict(item.split("=", 1) for item in args.checkpoint)
     validation = ImageFolder(args.data, split="val", short_side=args.size)
     images = [validation[i] for i in range(len(validation))][: args.limit]
-    results = evaluate_recolor(images, recolor_methods(checkpoints), args.k, tuple(args.shifts))
+    methods = recolor_methods(checkpoints)
+    if args.protocol == "single-entry":
+        measure = lambda image, method, index: single_entry_edit(image, method, args.k)  # noqa: E731
+        results = evaluate_edits(images, methods, measure)
+        return single_entry_table(results, len(images), args.k, args.size)
+    results = evaluate_recolor(images, methods, args.k, tuple(args.shifts))
     return recolor_table(results, len(images), args.k, args.size)
+
+
+def run_hints(args: argparse.Namespace) -> str:
+    from colorlab.colorize import MODELS, colorize, load_colorizer
+
+    validation = ImageFolder(args.data, split="val", short_side=args.size)
+    images = [validation[i] for i in range(len(validation))][: args.limit]
+    methods = {}
+    for name in args.methods:
+        model = load_colorizer(MODELS[name])
+        methods[name] = lambda image, hints, model=model: colorize(image, model, hints=hints)
+    results = evaluate_edits(
+        images,
+        methods,
+        lambda image, method, index: hint_locality(
+            image, method, np.random.default_rng([index, 11])
+        ),
+    )
+    return hint_locality_table(results, len(images), args.size)
 
 
 def run_colorize(args: argparse.Namespace) -> str:
@@ -380,6 +416,12 @@ def main(argv: list[str] | None = None) -> int:
     recolor.add_argument("--k", type=int, default=4, help="palette size (the seed project: 4)")
     recolor.add_argument("--size", type=int, default=192, help="short side of the images")
     recolor.add_argument("--shifts", type=float, nargs="+", default=list(DEFAULT_SHIFTS))
+    recolor.add_argument(
+        "--protocol",
+        choices=["hue-shift", "single-entry"],
+        default="hue-shift",
+        help="whole-image hue shifts (default), or one entry turned 120 degrees",
+    )
     recolor.add_argument("--limit", type=int, default=None, help="at most this many images")
     recolor.add_argument(
         "--checkpoint",
@@ -389,6 +431,16 @@ def main(argv: list[str] | None = None) -> int:
         help="also evaluate a PaletteNet checkpoint folder under NAME (repeatable)",
     )
     recolor.add_argument(
+        "--card", type=Path, action="append", default=[], help="write the table into this card"
+    )
+    hints = tasks.add_parser("hints", help="does one colour hint act only where it is drawn")
+    hints.add_argument("--data", nargs="+", default=[str(DEFAULT_DATA[0])])
+    hints.add_argument("--size", type=int, default=256, help="short side of the images")
+    hints.add_argument("--limit", type=int, default=None, help="at most this many images")
+    hints.add_argument(
+        "--methods", nargs="+", default=["classification"], help="colorizers that take hints"
+    )
+    hints.add_argument(
         "--card", type=Path, action="append", default=[], help="write the table into this card"
     )
     stylize = tasks.add_parser("stylize", help="colour transfer on photo/painting pairs")
@@ -408,7 +460,12 @@ def main(argv: list[str] | None = None) -> int:
         "--card", type=Path, action="append", default=[], help="write the table into this card"
     )
     args = parser.parse_args(argv)
-    run = {"colorize": run_colorize, "recolor": run_recolor, "stylize": run_stylize}[args.task]
+    run = {
+        "colorize": run_colorize,
+        "recolor": run_recolor,
+        "hints": run_hints,
+        "stylize": run_stylize,
+    }[args.task]
     table = run(args)
     print(table)
     command = "python -m training.evaluate " + " ".join(argv or sys.argv[1:])

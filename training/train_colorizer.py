@@ -35,9 +35,10 @@ from tqdm import tqdm
 from colorlab.color import lab_to_srgb, srgb_to_lab
 from colorlab.colorize import MODELS
 from colorlab.colorize.bins import DEFAULT_TEMPERATURE, ColorBins
-from colorlab.colorize.models import AB_SCALE, DEFAULT_CONFIG, KINDS, ColorizerNet
+from colorlab.colorize.models import DEFAULT_CONFIG, KINDS, ColorizerNet
 from colorlab.hub import load_model_files, save_checkpoint
 from colorlab.metrics import psnr
+from colorlab.nn import AB_SCALE, unscale_lightness
 from training.data import ColorizationSamples, ImageFolder
 from training.loop import SHARED_DATA, PatchDiscriminator, Run, common_arguments, learning_rate
 
@@ -97,7 +98,7 @@ def loss_terms(
 
 def to_srgb(lightness: torch.Tensor, ab: torch.Tensor) -> np.ndarray:
     """Scaled L (1, H, W) and ab / 110 (2, H, W) -> sRGB (H, W, 3)."""
-    lab = torch.cat([(lightness + 1) * 50, ab * AB_SCALE]).permute(1, 2, 0).numpy()
+    lab = torch.cat([unscale_lightness(lightness), ab * AB_SCALE]).permute(1, 2, 0).numpy()
     return lab_to_srgb(lab)
 
 

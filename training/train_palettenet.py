@@ -30,6 +30,7 @@ from tqdm import tqdm
 from colorlab.color import lab_to_srgb
 from colorlab.hub import save_checkpoint
 from colorlab.metrics import delta_e_ciede2000, psnr
+from colorlab.nn import AB_SCALE
 from colorlab.recolor.palettenet import DEFAULT_CONFIG, PaletteNet, tensor_to_lab
 from training.data import HueShiftTriples, ImageFolder
 from training.loop import SHARED_DATA, PatchDiscriminator, Run, common_arguments, learning_rate
@@ -71,7 +72,7 @@ def evaluate(model: PaletteNet, batches: list[dict]) -> dict[str, float]:
                 scores.setdefault(f"{name}ciede2000", []).append(error)
     model.train()
     mse = float(torch.cat(errors).mean())
-    metrics = {"val_mse_ab": mse, "val_rmse_ab_lab": math.sqrt(mse) * 110}
+    metrics = {"val_mse_ab": mse, "val_rmse_ab_lab": math.sqrt(mse) * AB_SCALE}
     metrics.update({f"val_{k}": float(np.mean(v)) for k, v in scores.items()})
     return metrics
 

@@ -42,7 +42,7 @@ from PIL import Image
 
 from colorlab.arena import ratings
 from colorlab.arena.store import VoteStore
-from colorlab.color import lab_to_srgb, srgb_to_lab
+from colorlab.color import rotate_hues
 from colorlab.errors import InvalidParameterError
 from colorlab.imageio import load_image, save_image, to_uint8
 from colorlab.methods import Method, list_methods
@@ -312,17 +312,6 @@ def input_hash(image: np.ndarray, style: np.ndarray | None = None) -> str:
     return digest.hexdigest()
 
 
-def rotate_hues(colors: np.ndarray, degrees: float = RECOLOR_HUE_DEGREES) -> np.ndarray:
-    """(n, 3) sRGB colours with their CIELAB hue turned by ``degrees``; lightness and chroma kept
-    (then brought into gamut)."""
-    lab = srgb_to_lab(np.asarray(colors, dtype=np.float32)).astype(np.float64)
-    angle = np.deg2rad(degrees)
-    cos, sin = np.cos(angle), np.sin(angle)
-    a, b = lab[:, 1].copy(), lab[:, 2].copy()
-    lab[:, 1], lab[:, 2] = cos * a - sin * b, sin * a + cos * b
-    return lab_to_srgb(lab.astype(np.float32)).astype(np.float32)
-
-
 def run_method(
     task: str, method: Method, params: dict, image: np.ndarray, style: np.ndarray | None
 ) -> np.ndarray:
@@ -331,7 +320,7 @@ def run_method(
     if task == "stylize":
         return method.run(image, style, **params)
     source = extract_palette(image, k=RECOLOR_K).colors
-    return method.run(image, source, rotate_hues(source), **params)
+    return method.run(image, source, rotate_hues(source, RECOLOR_HUE_DEGREES), **params)
 
 
 @lru_cache(maxsize=16)

@@ -25,10 +25,10 @@ import torch.nn.functional as F
 from colorlab.color import lab_to_srgb, srgb_to_lab, srgb_to_lightness
 from colorlab.colorize.bins import DEFAULT_TEMPERATURE
 from colorlab.colorize.hints import Hints, hints_from_points
-from colorlab.colorize.models import AB_SCALE, OUTPUT_STRIDE, ColorizerNet
+from colorlab.colorize.models import OUTPUT_STRIDE, ColorizerNet
 from colorlab.errors import InvalidParameterError
 from colorlab.methods import Method, Param, register
-from colorlab.nn import resize, working_shape
+from colorlab.nn import AB_SCALE, resize, scale_lightness, working_shape
 
 __all__ = ["Hints", "colorize", "grey", "hints_from_points", "load_colorizer"]
 
@@ -96,7 +96,7 @@ def colorize(
     lightness = srgb_to_lightness(image)
     work = working_shape(shape, working_size)
     with torch.inference_mode():
-        scaled = torch.from_numpy(lightness)[None, None] / 50 - 1
+        scaled = scale_lightness(torch.from_numpy(lightness)[None, None])
         if work != shape:
             scaled = resize(scaled, work)
         hint_channels = None

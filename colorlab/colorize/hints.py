@@ -23,8 +23,8 @@ import numpy as np
 
 from colorlab.color import lab_to_srgb, parse_hex, srgb_to_lab
 from colorlab.errors import InvalidColorError, InvalidParameterError
+from colorlab.nn import AB_SCALE
 
-AB_SCALE = 110.0
 HINT_PROBABILITY = 1 / 8  # geometric: chance of stopping before each further hint
 PATCH_SIZES = tuple(range(1, 10))
 # What one request may ask of hints_from_points: painting is O(points x radius^2), and a brush

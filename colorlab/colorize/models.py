@@ -24,9 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorlab.colorize.bins import DEFAULT_TEMPERATURE
-from colorlab.nn import Encoder, conv3x3, pad_to_multiple
+from colorlab.nn import AB_SCALE, Encoder, conv3x3, pad_to_multiple
 
-AB_SCALE = 110.0
 KINDS = ("classification", "regression", "pix2pix")
 DEFAULT_CONFIG: dict[str, Any] = {
     "architecture": "colorizer",

@@ -37,11 +37,20 @@ from torch import nn
 from colorlab.color import lab_to_srgb, srgb_to_lab
 from colorlab.errors import InvalidParameterError
 from colorlab.methods import Method, Param, register
-from colorlab.nn import Encoder, conv3x3, pad_to_multiple, resize, working_shape
+from colorlab.nn import (
+    AB_SCALE,
+    L_SCALE,
+    Encoder,
+    conv3x3,
+    pad_to_multiple,
+    resize,
+    scale_lightness,
+    unscale_lightness,
+    working_shape,
+)
 
 MODEL_NAME = "palettenet"
 PALETTE_SLOTS = 8
-AB_SCALE = 110.0  # Lab ab units per unit of the network's (tanh) output
 DEFAULT_WORKING_SIZE = 256
 DEFAULT_CONFIG: dict[str, Any] = {
     "architecture": "palettenet",
@@ -61,14 +70,14 @@ def lab_to_tensor(lab: np.ndarray) -> torch.Tensor:
         lab = lab[None]
     scaled = torch.from_numpy(np.ascontiguousarray(lab)).permute(0, 3, 1, 2)
     offset = torch.tensor([-1.0, 0.0, 0.0]).view(1, 3, 1, 1)
-    factor = torch.tensor([1 / 50, 1 / AB_SCALE, 1 / AB_SCALE]).view(1, 3, 1, 1)
+    factor = torch.tensor([1 / L_SCALE, 1 / AB_SCALE, 1 / AB_SCALE]).view(1, 3, 1, 1)
     return (scaled * factor + offset).contiguous()
 
 
 def tensor_to_lab(tensor: torch.Tensor) -> np.ndarray:
     """Scaled tensor (B, 3, H, W) -> Lab array (B, H, W, 3) float32; the inverse of the above."""
     lab = tensor.detach().float().permute(0, 2, 3, 1).cpu().numpy().copy()
-    lab[..., 0] = (lab[..., 0] + 1) * 50
+    lab[..., 0] = unscale_lightness(lab[..., 0])
     lab[..., 1:] *= AB_SCALE
     return lab
 
@@ -91,7 +100,7 @@ def encode_palette(colors: np.ndarray, slots: int = PALETTE_SLOTS) -> torch.Tens
         raise InvalidParameterError("palette colours must be sRGB values in [0, 1]")
     encoded = torch.zeros(slots, 4)
     lab = srgb_to_lab(colors)
-    encoded[: len(colors), 0] = torch.from_numpy(lab[:, 0] / 50 - 1)
+    encoded[: len(colors), 0] = torch.from_numpy(scale_lightness(lab[:, 0]))
     encoded[: len(colors), 1:3] = torch.from_numpy(lab[:, 1:] / AB_SCALE)
     encoded[: len(colors), 3] = 1
     return encoded
