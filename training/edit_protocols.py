@@ -30,6 +30,7 @@ from colorlab.color import rotate_hues, srgb_to_lab, srgb_to_lightness
 from colorlab.colorize.hints import Hints
 from colorlab.metrics import delta_e_ciede2000
 from colorlab.palette import extract_palette
+from training.tables import markdown_table
 
 HINT_OFFSET = 50.0  # ab units between the hint and the automatic result at its pixel
 HINT_RADIUS = 2  # a 5 x 5 px square
@@ -136,33 +137,25 @@ def evaluate_edits(
 
 
 def single_entry_table(results: dict[str, dict[str, float]], images: int, k: int, size: int):
-    lines = [
+    return markdown_table(
         f"Single-entry edits: {images} validation images (short side {size} px), k = {k}, the "
         "most chromatic entry turned 120 degrees of hue. Remaining: distance of that entry's "
         "pixels' mean ab to the target, after / before (0 = reached). Collateral: mean "
-        "CIEDE2000 change of pixels farther than 25 Lab units from the edited entry. Unchanged: "
-        "mean CIEDE2000 to the input for the unedited palette.",
-        "",
-        "| method | remaining | collateral dE2000 | unchanged palette dE2000 |",
-        "|---|---|---|---|",
-    ]
-    for name, r in results.items():
-        lines.append(
-            f"| {name} | {r['remaining']:.3f} | {r['collateral']:.2f} | {r['unchanged']:.2f} |"
-        )
-    return "\n".join(lines)
+        f"CIEDE2000 change of pixels farther than {OTHERS_LAB:g} Lab units from the edited "
+        "entry. Unchanged: mean CIEDE2000 to the input for the unedited palette.",
+        ["method", "remaining", "collateral dE2000", "unchanged palette dE2000"],
+        ([name, f"{r['remaining']:.3f}", f"{r['collateral']:.2f}", f"{r['unchanged']:.2f}"]
+         for name, r in results.items()),
+    )  # fmt: skip
 
 
 def hint_locality_table(results: dict[str, dict[str, float]], images: int, size: int) -> str:
-    lines = [
+    return markdown_table(
         f"Hint locality: {images} validation images (short side {size} px), one 5 px hint "
         "50 ab units from the automatic result at a random point of the central half. Mean ab "
         f"change within {NEAR} of the diagonal from the hint (target >= 15) and beyond {FAR} "
         "(target <= 3); offset: the hint's distance from the automatic result once displayable.",
-        "",
-        "| method | near | far | hint offset |",
-        "|---|---|---|---|",
-    ]
-    for name, r in results.items():
-        lines.append(f"| {name} | {r['near']:.2f} | {r['far']:.2f} | {r['offset']:.1f} |")
-    return "\n".join(lines)
+        ["method", "near", "far", "hint offset"],
+        ([name, f"{r['near']:.2f}", f"{r['far']:.2f}", f"{r['offset']:.1f}"]
+         for name, r in results.items()),
+    )  # fmt: skip

@@ -66,6 +66,7 @@ from training.edit_protocols import (
     single_entry_edit,
     single_entry_table,
 )
+from training.tables import markdown_table
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = [
@@ -133,19 +134,15 @@ def evaluate_recolor(
 
 
 def recolor_table(results: dict[str, dict[str, float]], images: int, k: int, size: int) -> str:
-    lines = [
-        f"Validation split: {images} images (short side {size} px), k = {k}, "
-        f"{next(iter(results.values()))['pairs'] // max(images, 1)} hue shifts each.",
-        "",
-        "| method | PSNR dB (higher better) | mean CIEDE2000 (lower better) "
-        "| SSIM of L vs source | ms / image |",
-        "|---|---|---|---|---|",
-    ]
-    for name, r in results.items():
-        lines.append(
-            f"| {name} | {r['psnr']:.2f} | {r['de2000']:.2f} | {r['ssim_l']:.4f} | {r['ms']:.0f} |"
-        )
-    return "\n".join(lines)
+    shifts = next(iter(results.values()))["pairs"] // max(images, 1)
+    return markdown_table(
+        f"Validation split: {images} images (short side {size} px), k = {k}, {shifts} hue "
+        "shifts each.",
+        ["method", "PSNR dB (higher better)", "mean CIEDE2000 (lower better)",
+         "SSIM of L vs source", "ms / image"],
+        ([name, f"{r['psnr']:.2f}", f"{r['de2000']:.2f}", f"{r['ssim_l']:.4f}", f"{r['ms']:.0f}"]
+         for name, r in results.items()),
+    )  # fmt: skip
 
 
 def write_card_section(card: Path, table: str, command: str) -> None:
@@ -219,26 +216,24 @@ def evaluate_colorize(
 
 
 def colorize_table(results: dict[str, dict[str, float]], images: int, size: int, data) -> str:
-    lines = [
+    def row(name: str, r: dict[str, float]) -> list[str]:
+        if name == "ground truth":
+            return [name, "", "", "", "", f"{r['cf']:.1f}", "0", "", "", ""]
+        return [
+            name, f"{r['psnr']:.2f}", f"{r['ssim']:.4f}", f"{r['cie76']:.2f}",
+            f"{r['de2000']:.2f}", f"{r['cf']:.1f}", f"{r['dcf']:.1f}", f"{r['auc']:.4f}",
+            f"{r['auc_rebal']:.4f}", f"{r['ms']:.0f}",
+        ]  # fmt: skip
+
+    return markdown_table(
         f"Validation split of {', '.join(Path(d).name for d in data)}: {images} images "
         f"(short side {size} px), colorized from their L at working size 256. ms: wall time "
         "per image as evaluated (other jobs may share the CPU; `benchmarks.bench_colorize` "
         "times the models alone).",
-        "",
-        "| method | PSNR dB | SSIM | CIE76 | CIEDE2000 | colourfulness | DeltaCF | AuC "
-        "| rebal. AuC | ms |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, r in results.items():
-        if name == "ground truth":
-            lines.append(f"| ground truth | | | | | {r['cf']:.1f} | 0 | | | |")
-            continue
-        lines.append(
-            f"| {name} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['cie76']:.2f} | "
-            f"{r['de2000']:.2f} | {r['cf']:.1f} | {r['dcf']:.1f} | {r['auc']:.4f} | "
-            f"{r['auc_rebal']:.4f} | {r['ms']:.0f} |"
-        )
-    return "\n".join(lines)
+        ["method", "PSNR dB", "SSIM", "CIE76", "CIEDE2000", "colourfulness", "DeltaCF", "AuC",
+         "rebal. AuC", "ms"],
+        (row(name, r) for name, r in results.items()),
+    )  # fmt: skip
 
 
 Stylize = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -303,24 +298,18 @@ def evaluate_stylize(
 def stylize_table(
     results: dict[str, dict[str, float]], pairs: int, size: int, skipped: list[str]
 ) -> str:
-    lines = [
+    return markdown_table(
         f"Validation splits: N = {pairs} photo/painting pairs (photo i with painting i mod the "
         f"number of validation paintings; short side {size} px), default parameters. Distance: "
         "||mean - mean_style|| + ||cov - cov_style||_F of the Lab colours (lower is closer to "
         "the style); after / before is the mean of the per-pair ratios; SSIM of L is the "
         "output's lightness against the content's (1 is the content's structure and tones)."
         + (f" Not run (unavailable here): {', '.join(skipped)}." if skipped else ""),
-        "",
-        "| method | distance before | distance after | after / before | SSIM of L vs content "
-        "| ms / pair |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, r in results.items():
-        lines.append(
-            f"| {name} | {r['before']:.1f} | {r['after']:.1f} | {r['ratio']:.3f} | "
-            f"{r['ssim_l']:.4f} | {r['ms']:.0f} |"
-        )
-    return "\n".join(lines)
+        ["method", "distance before", "distance after", "after / before",
+         "SSIM of L vs content", "ms / pair"],
+        ([name, f"{r['before']:.1f}", f"{r['after']:.1f}", f"{r['ratio']:.3f}",
+          f"{r['ssim_l']:.4f}", f"{r['ms']:.0f}"] for name, r in results.items()),
+    )  # fmt: skip
 
 
 def run_stylize(args: argparse.Namespace) -> str:
