@@ -20,12 +20,11 @@ import threading
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from colorlab.color import lab_to_srgb, srgb_to_lab, srgb_to_lightness
 from colorlab.colorize.bins import DEFAULT_TEMPERATURE
 from colorlab.colorize.hints import Hints, hints_from_points
-from colorlab.colorize.models import OUTPUT_STRIDE, ColorizerNet
+from colorlab.colorize.models import ColorizerNet
 from colorlab.errors import InvalidParameterError
 from colorlab.methods import Method, Param, register
 from colorlab.nn import AB_SCALE, resize, scale_lightness, working_shape
@@ -104,15 +103,7 @@ def colorize(
             hints = hints.fitted_to(lightness) if has_hints else Hints.empty(shape)
             hint_channels = torch.from_numpy(hints.channels(work))[None]
         scaled = scaled.contiguous(memory_format=torch.channels_last)
-        ab = model.decode(model(scaled, hint_channels), temperature)
-        # The output covers the working image padded to a multiple of 4: scale it so that its
-        # cells land where they belong on the full image, then cut the padding off.
-        covered = [
-            round(full * OUTPUT_STRIDE * n / w)
-            for full, n, w in zip(shape, ab.shape[-2:], work, strict=True)
-        ]
-        ab = F.interpolate(ab, size=covered, mode="bilinear")[0, :, : shape[0], : shape[1]]
-        ab = ab * AB_SCALE
+        ab = model.predict_ab(scaled, hint_channels, temperature, size=shape)[0] * AB_SCALE
     lab = np.empty((*shape, 3), dtype=np.float32)
     lab[..., 0] = lightness
     lab[..., 1:] = ab.permute(1, 2, 0).numpy()

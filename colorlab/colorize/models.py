@@ -10,8 +10,9 @@
   Isola et al. 2017).
 
 All take scaled L, ``L / 50 - 1``, shape (B, 1, H, W), plus (B, 3, H, W) hint channels when the
-config says ``hints``. :meth:`ColorizerNet.predict_ab` returns ab / 110 at the input size (the
-head's output upsampled bilinearly). Inputs of any size are padded to the stride internally.
+config says ``hints``. :meth:`ColorizerNet.predict_ab` returns ab / 110 at the input size or any
+other (the head's output upsampled bilinearly, each cell where it belongs): inference and
+training's validation share it. Inputs of any size are padded to the stride internally.
 """
 
 from __future__ import annotations
@@ -124,7 +125,19 @@ class ColorizerNet(nn.Module):
         lightness: torch.Tensor,
         hints: torch.Tensor | None = None,
         temperature: float = DEFAULT_TEMPERATURE,
+        size: Sequence[int] | None = None,
     ) -> torch.Tensor:
-        """ab / 110 (B, 2, H, W) at the input size: decoded head output, upsampled bilinearly."""
+        """ab / 110 (B, 2, *size), by default at the input's size: the one path from the head's
+        output to pixels, for inference and for training's validation alike.
+
+        The head sees the input padded to a multiple of ``OUTPUT_STRIDE``, so its output is
+        upsampled bilinearly to cover that padded input (scaled to ``size``), then the padding
+        is cut off: each cell lands on the pixels it describes.
+        """
         ab = self.decode(self(lightness, hints), temperature)
-        return F.interpolate(ab, size=lightness.shape[-2:], mode="bilinear")
+        size = tuple(lightness.shape[-2:]) if size is None else tuple(size)
+        covered = [
+            round(full * OUTPUT_STRIDE * cells / given)
+            for full, cells, given in zip(size, ab.shape[-2:], lightness.shape[-2:], strict=True)
+        ]
+        return F.interpolate(ab, size=covered, mode="bilinear")[..., : size[0], : size[1]]
