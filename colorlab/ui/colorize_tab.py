@@ -43,8 +43,9 @@ def load(photo, method_name, temperature, progress=gr.Progress()):  # noqa: B008
     """
     if photo is None:
         return None, None, *render(None, None, method_name, temperature, {})
-    path = work.upload_key(photo, "a photo").path
-    grey = to_uint8(work.grey_image(work.image_key(path), preview=True))
+    key = work.upload_key(photo, "a photo")
+    path = key.path
+    grey = to_uint8(work.grey_image(key, preview=True))
     empty = {"background": grey, "layers": [], "composite": grey}
     return path, empty, *render(path, empty, method_name, temperature, {}, progress)
 

@@ -52,6 +52,11 @@ def _key(photo: str | dict | None) -> work.ImageKey:
     return work.upload_key(photo, "a photo")
 
 
+def _size(k) -> int:
+    """The palette-size control's value, checked (the UI's events are callable directly)."""
+    return palette_size(k, "the palette size")
+
+
 def _colors(hexes: list[str]) -> np.ndarray:
     return np.stack([parse_hex(h) for h in hexes])
 
@@ -64,7 +69,7 @@ def render(path, method_name, k, shown, *colors):
     """
     if path is None:
         return (gr.skip(),) * 4
-    key, k = _key(path), palette_size(k, "the palette size")
+    key, k = _key(path), _size(k)
     size = len(work.palette(key, k))
     wanted = {
         "image": key.path,
@@ -150,7 +155,7 @@ def build_recolor_tab() -> None:
         """Extract the palette and fill the pickers with it; they render through ``change``."""
         if photo is None:
             return {shares: "", slider: None, hex_text: "", shown: {}}
-        key, k_value = _key(photo), palette_size(k_value, "the palette size")
+        key, k_value = _key(photo), _size(k_value)
         progress(0.2, desc="Extracting the palette")
         palette = work.palette(key, k_value)
         hexes = palette.to_hex()
@@ -168,11 +173,11 @@ def build_recolor_tab() -> None:
 
     def reset_entry(path, k_value, index):
         index = int(index)
-        hexes = work.palette(_key(path), palette_size(k_value, "the palette size")).to_hex()
+        hexes = work.palette(_key(path), _size(k_value)).to_hex()
         return {pickers[index - 1]: hexes[index - 1]}
 
     def reset_every_entry(path, k_value):
-        hexes = work.palette(_key(path), palette_size(k_value, "the palette size")).to_hex()
+        hexes = work.palette(_key(path), _size(k_value)).to_hex()
         return dict(zip(pickers, hexes, strict=False))
 
     def pick(path, index, evt: gr.SelectData):

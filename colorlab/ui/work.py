@@ -78,7 +78,8 @@ class ImageKey(NamedTuple):
 
 def image_key(path: str) -> ImageKey:
     """The key of a file the app itself wrote or trusts; client files go through upload_key."""
-    return ImageKey(str(path), os.stat(path).st_mtime_ns, _header_pixels(path))
+    mtime = os.stat(path).st_mtime_ns
+    return ImageKey(str(path), mtime, _header_pixels(str(path), mtime))
 
 
 def upload_key(upload: Any, what: str = "an image") -> ImageKey:
@@ -87,7 +88,9 @@ def upload_key(upload: Any, what: str = "an image") -> ImageKey:
     return image_key(uploaded_path(upload, what))
 
 
-def _header_pixels(path: str) -> int:
+@functools.lru_cache(maxsize=256)
+def _header_pixels(path: str, mtime_ns: int) -> int:
+    """Width x height from the file's header, read once per file version (every event asks)."""
     try:
         with Image.open(path) as image:
             return image.width * image.height
