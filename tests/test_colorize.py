@@ -25,7 +25,7 @@ from colorlab.colorize.bins import (
     rebalancing_weights,
     smoothed_distribution,
 )
-from colorlab.colorize.hints import pool, simulate_hints
+from colorlab.colorize.hints import STROKE_LENGTHS, STROKE_WIDTHS, pool, simulate_hints
 from colorlab.colorize.models import ColorizerNet
 from colorlab.errors import InvalidColorError, InvalidParameterError
 
@@ -389,6 +389,33 @@ def test_a_simulated_hint_is_a_square_patch_valued_at_its_mean_true_colour(small
     )
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_a_simulated_stroke_is_a_thin_line_valued_at_its_mean_true_colour(small_photos, seed):
+    ab = srgb_to_lab(small_photos[seed % len(small_photos)])[..., 1:]
+    hints = simulate_hints(ab, np.random.default_rng(seed), count=1, stroke_share=1.0)
+    ys, xs = np.nonzero(hints.mask)
+    extent = np.hypot(ys.max() - ys.min(), xs.max() - xs.min())
+    assert STROKE_LENGTHS[0] - 2 <= extent <= STROKE_LENGTHS[1] + max(STROKE_WIDTHS) + 1
+    assert len(ys) <= (STROKE_LENGTHS[1] + 2) * (max(STROKE_WIDTHS) + 1)  # thin: not a blob
+    expected = ab[ys, xs].mean(axis=0)
+    np.testing.assert_allclose(hints.ab[ys, xs], np.broadcast_to(expected, (len(ys), 2)), atol=1e-3)
+
+
+def test_simulated_hints_are_points_unless_strokes_are_asked_for():
+    ab = np.zeros((64, 64, 2), np.float32)
+
+    def squares(share):
+        shapes = []
+        for seed in range(40):
+            mask = simulate_hints(ab, np.random.default_rng(seed), count=1, stroke_share=share).mask
+            ys, xs = np.nonzero(mask)
+            shapes.append(mask[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].all())
+        return np.mean(shapes)
+
+    assert squares(0.0) == 1.0
+    assert squares(1.0) < 0.5  # strokes of width 1 to 5, at any angle, seldom fill a square
+
+
 def test_simulated_hints_fit_images_smaller_than_a_patch():
     ab = np.full((3, 2, 2), 7.0, np.float32)
     hints = simulate_hints(ab, np.random.default_rng(0), count=5)
@@ -505,10 +532,14 @@ TINY = [8, 16, 32, 64]
 
 
 def classifier(centres=WIDE_CENTRES, seed: int = 0, **config) -> ColorizerNet:
-    """A random classification colorizer whose classes are ``centres`` (grid points)."""
+    """A random classification colorizer whose classes are ``centres`` (grid points); its
+    hint branch random too (a fresh one's outputs start at zero)."""
     torch.manual_seed(seed)
     model = ColorizerNet({"num_bins": len(centres), "channels": TINY, **config}).eval()
     model.bin_centres.copy_(torch.tensor(centres, dtype=torch.float32))
+    if model.hint_branch is not None:
+        model.hint_branch.out4.reset_parameters()
+        model.hint_branch.out8.reset_parameters()
     return model.requires_grad_(False)
 
 
@@ -533,6 +564,30 @@ def test_a_model_with_hints_runs_without_hint_channels_as_if_they_were_zero():
     lightness = torch.rand(1, 1, 24, 40) * 2 - 1
     with torch.no_grad():
         torch.testing.assert_close(model(lightness), model(lightness, torch.zeros(1, 3, 24, 40)))
+
+
+def test_a_fresh_hint_branch_leaves_the_automatic_result_as_it_was():
+    torch.manual_seed(0)
+    model = ColorizerNet({"num_bins": 16, "channels": TINY}).eval()
+    lightness = torch.rand(1, 1, 32, 32) * 2 - 1
+    hints = torch.zeros(1, 3, 32, 32)
+    hints[0, :, 10:14, 10:14] = torch.tensor([0.5, -0.3, 1.0])[:, None, None]
+    with torch.no_grad():  # so a warm start from a model without hints begins as that model
+        torch.testing.assert_close(model(lightness, hints), model(lightness))
+
+
+def test_a_hint_changes_the_colours_near_it_and_nothing_beyond_its_reach():
+    """Hints enter the decoder, after the global context: one hint cannot recolour the photo."""
+    model = classifier(channels=[32, 64, 128, 256])
+    lightness = torch.rand(1, 1, 256, 256) * 2 - 1
+    hints = torch.zeros(1, 3, 256, 256)
+    hints[0, :, 126:131, 126:131] = torch.tensor([0.5, -0.3, 1.0])[:, None, None]
+    with torch.no_grad():
+        change = (model.predict_ab(lightness, hints) - model.predict_ab(lightness)).abs().sum(1)
+    assert (change[0, 124:133, 124:133] > 0).all()  # seen where it is drawn
+    rows, cols = torch.nonzero(change[0] > 0, as_tuple=True)
+    reach = max((rows - 128).abs().max(), (cols - 128).abs().max())
+    assert reach <= 64  # about 50 px of the network's input, whatever the image
 
 
 @pytest.mark.parametrize("kind", ["regression", "pix2pix"])

@@ -1,9 +1,10 @@
-"""Training data for palette recoloring: image folders, a fixed split, and hue-shift triples.
+"""Training data: image folders, a fixed split, balanced sources, and made-up edit targets.
 
 Recoloring has no ground-truth pairs, so they are made (REFERENCES.md section 3): two
 luminance-preserving hue shifts of one photo give a source and a target with the same lightness
 and different colours, and the target's palette, extracted exactly as the app extracts palettes,
-tells the network where to go.
+tells the network where to go. Since a user usually edits one entry, not all, most targets
+instead move one to three entries of the source's palette and the pixels that belong to them.
 
 - :class:`ImageFolder` decodes every image under some folders once, scales it so its short side
   is a little longer than the training crop (crops then show most of the scene) and keeps it in
@@ -11,8 +12,11 @@ tells the network where to go.
   is decoded again during training.
 - :func:`is_validation` fixes the split by a hash of the file name: it never changes between
   runs or machines, and adding images never moves old ones across the split.
-- :class:`HueShiftTriples` turns those images into (source Lab, target palette, target Lab)
-  samples as tensors for :class:`colorlab.recolor.palettenet.PaletteNet`.
+- :func:`sampling_weights` balances the sources (the file-name tag before the first ``_``)
+  when drawing training samples, so one huge source does not drown the others.
+- :class:`RecolorTriples` turns those images into (source Lab, target palette, target Lab)
+  samples as tensors for :class:`colorlab.recolor.palettenet.PaletteNet`: whole-image hue
+  shifts mixed with edits of single palette entries (:func:`edit_entries`).
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from colorlab.recolor.palettenet import PALETTE_SLOTS, encode_palette, lab_to_te
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 VALIDATION_MODULUS = 10  # one file name in ten (by hash) is held out
 PALETTE_SIZES = (3, 8)  # inclusive range of palette sizes drawn per training sample
+MAX_SOURCE_SHARE = 0.5  # no source gets more than half of the training draws
+HINT_STROKE_SHARE = 0.5  # simulated training hints: half clicks, half short strokes
 
 
 def list_images(roots: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
@@ -64,6 +70,53 @@ def is_validation(path: str | os.PathLike) -> bool:
     """
     digest = hashlib.sha1(Path(path).name.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % VALIDATION_MODULUS == 0
+
+
+def source_of(path: str | os.PathLike) -> str:
+    """The source set a file comes from: its name's tag before the first ``_`` (SOURCES.md)."""
+    name = Path(path).name
+    return name.split("_", 1)[0] if "_" in name else ""
+
+
+def sampling_weights(
+    paths: Sequence[str | os.PathLike], max_share: float = MAX_SOURCE_SHARE
+) -> np.ndarray:
+    """Per-image draw probabilities: uniform, except that a source holding more than
+    ``max_share`` of the images is cut down to ``max_share`` of the draws (its images equally).
+
+    With the photos here, the Flickr landscapes (81% of the files) get half the draws and the
+    people, objects and interiors of the other sources the other half, each of those images
+    about 4x as often as a landscape. Capping instead of equalising keeps tiny sources (a
+    handful of images) from being repeated until the model memorises them.
+    """
+    sources = [source_of(p) for p in paths]
+    names, index, counts = np.unique(sources, return_inverse=True, return_counts=True)
+    shares = counts / counts.sum()
+    big = shares > max_share
+    if big.any() and not big.all():
+        shares = np.where(big, max_share / big.sum(), shares)
+        rest = ~big
+        shares[rest] *= (1 - max_share) / shares[rest].sum()
+    return (shares / counts)[index]
+
+
+def describe_sampling(paths: Sequence[str | os.PathLike]) -> str:
+    """One line for a model card: how :func:`sampling_weights` shares the draws among sources."""
+    weights = sampling_weights(paths)
+    sources = np.array([source_of(p) for p in paths])
+    names, counts = np.unique(sources, return_counts=True)
+    share = {name: float(weights[sources == name].sum()) for name in names}
+    order = sorted(names, key=lambda name: -share[name])
+    top = order[0]
+    rest = [name for name in order if name != top]
+    rest_count = int(sum(counts[names == name][0] for name in rest))
+    text = f"`{top}_`: {int(counts[names == top][0]):,} images, {share[top]:.0%} of the draws"
+    if rest:
+        text += (
+            f"; the {len(rest)} other sources: {rest_count:,} images, "
+            f"{sum(share[n] for n in rest):.0%} (uniform per image)"
+        )
+    return text
 
 
 def _load_small(path: Path, short_side: int) -> np.ndarray | None:
@@ -162,26 +215,98 @@ def sample_rng(train: bool, seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, index])
 
 
-class HueShiftTriples(Dataset):
-    """(source, target palette, target) samples made by hue-shifting crops of ``images``.
+EDIT_MIX = {"hue_shift": 0.35, "entries": 0.55, "identity": 0.10}  # target kinds, by share
+
+
+def edit_entries(
+    lab: np.ndarray, palette_lab: np.ndarray, target_lab: np.ndarray, keep_lightness: bool
+) -> np.ndarray:
+    """The image (H, W, 3 Lab) with each palette entry's pixels moved as the entry moved.
+
+    Each pixel belongs to the entries softly (:func:`palette_membership`). For an entry moved
+    from c to c', its pixels' ab are turned and scaled in the ab plane as c's ab is to reach
+    c''s (a hue and chroma move: a pixel of c lands exactly on c'), and their L shifts by
+    L' - L unless ``keep_lightness``; a pixel's move is the membership-weighted sum over
+    entries. Unmoved entries hold their pixels where they are. Lab out, not yet in gamut.
+    """
+    weights = palette_membership(lab, palette_lab)  # (H, W, k)
+    source = palette_lab[:, 1] + 1j * palette_lab[:, 2]
+    target = target_lab[:, 1] + 1j * target_lab[:, 2]
+    factor = np.where(np.abs(source) > 1e-3, target / np.where(source == 0, 1, source), 1)
+    moved = ~np.isclose(target_lab, palette_lab).all(axis=1)
+    ab = lab[..., 1] + 1j * lab[..., 2]
+    # Near-grey entries have no hue to turn: their pixels are translated instead.
+    turned = np.where(np.abs(source) > 5, ab[..., None] * factor, ab[..., None] + target - source)
+    change = (weights * moved * (turned - ab[..., None])).sum(-1)
+    out = lab.copy()
+    out[..., 1], out[..., 2] = lab[..., 1] + change.real, lab[..., 2] + change.imag
+    if not keep_lightness:
+        out[..., 0] += (weights * (target_lab[:, 0] - palette_lab[:, 0])).sum(-1)
+    return out
+
+
+def palette_membership(lab: np.ndarray, palette_lab: np.ndarray) -> np.ndarray:
+    """Soft membership (H, W, k) of each pixel in each palette entry: a normalised Gaussian of
+    the Lab distance, sigma a quarter of the mean distance from an entry to its nearest other
+    entry. A pixel at an entry belongs to it all but fully; one halfway between two entries
+    belongs half to each, so edited colours blend into unedited ones without a seam."""
+    between = np.linalg.norm(palette_lab[:, None] - palette_lab[None], axis=-1)
+    np.fill_diagonal(between, np.inf)
+    nearest = between.min(axis=1)
+    sigma = max(2.0, float(nearest[np.isfinite(nearest)].mean()) / 4) if len(nearest) > 1 else 10.0
+    distance2 = ((lab[..., None, :] - palette_lab) ** 2).sum(-1)
+    logits = -(distance2 - distance2.min(-1, keepdims=True)) / (2 * sigma**2)
+    weights = np.exp(logits)
+    return weights / weights.sum(-1, keepdims=True)
+
+
+def moved_palette(palette_lab: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The palette with one to three entries moved, as a user edits one: hue turned up to a
+    half turn, chroma scaled 0.5-1.5 (a grey entry given a hue), and lightness moved by up to
+    20 in a third of the edits."""
+    target = palette_lab.copy()
+    count = min(len(target), int(rng.choice([1, 1, 1, 2, 3])))
+    keep_lightness = rng.random() < 2 / 3
+    for entry in rng.choice(len(target), count, replace=False):
+        chroma = np.hypot(*target[entry, 1:])
+        hue = np.arctan2(target[entry, 2], target[entry, 1]) + rng.uniform(-np.pi, np.pi)
+        chroma = chroma * rng.uniform(0.5, 1.5) if chroma > 5 else rng.uniform(15, 50)
+        target[entry, 1:] = chroma * np.cos(hue), chroma * np.sin(hue)
+        if not keep_lightness:
+            target[entry, 0] = np.clip(target[entry, 0] + rng.uniform(-20, 20), 5, 95)
+    return target
+
+
+class RecolorTriples(Dataset):
+    """(source, target palette, target) samples for PaletteNet, made from crops of ``images``.
 
     For each item: a ``crop`` x ``crop`` crop (random position and horizontal flip when
-    ``train``, else the centre), two random hue shifts of it as source and target, and the
-    target's palette extracted with :func:`colorlab.palette.extract_palette` with k drawn from
-    3 to 8. Validation items (``train=False``) draw their shifts and k from a generator seeded by
-    ``seed`` and the index, so the validation set is the same in every run.
+    ``train``, else the centre), as it is or (half the time) hue-shifted at random to give the
+    source (luminance kept), and a k-colour palette (k from 3 to 8). The target is, by
+    :data:`EDIT_MIX`:
+    ``hue_shift``: another hue shift of the whole crop, its palette extracted as the app does;
+    ``entries``: one to three entries of the source's palette moved (:func:`moved_palette`)
+    and the pixels moved with them (:func:`edit_entries`), the edited palette as target, so
+    the network learns that an entry left alone means pixels left alone; ``identity``: the
+    source and its own palette. Validation items (``train=False``) draw everything from a
+    generator seeded by ``seed`` and the index, so the validation set is the same every run.
 
     Items are dicts of tensors: ``source`` and ``target`` (3, crop, crop) scaled Lab (see
     :func:`colorlab.recolor.palettenet.lab_to_tensor`) and ``palette`` (8, 4) slots.
     """
 
     def __init__(
-        self, images: ImageFolder, crop: int = 128, train: bool = True, seed: int = 0
+        self,
+        images: ImageFolder,
+        crop: int = 128,
+        train: bool = True,
+        seed: int = 0,
+        mix: dict[str, float] | None = None,
     ) -> None:
-        self.images = images
-        self.crop = crop
-        self.train = train
-        self.seed = seed
+        self.images, self.crop, self.train, self.seed = images, crop, train, seed
+        self.kinds = list(mix or EDIT_MIX)
+        shares = np.array(list((mix or EDIT_MIX).values()), float)
+        self.shares = shares / shares.sum()
 
     def __len__(self) -> int:
         return len(self.images)
@@ -190,14 +315,29 @@ class HueShiftTriples(Dataset):
         rng = sample_rng(self.train, self.seed, index)
         image = _crop(self.images[index], self.crop, rng if self.train else None)
         lightness = srgb_to_lab(image)[..., 0]
-        source = hue_shift(image, float(rng.random()), lightness)
-        target = hue_shift(image, float(rng.random()), lightness)
+        shift = float(rng.random()) if rng.random() < 0.5 else 0.0  # half are the photo as is
+        source = hue_shift(image, shift, lightness)
         k = int(rng.integers(PALETTE_SIZES[0], PALETTE_SIZES[1] + 1))
-        palette = extract_palette(target, k).colors
+        kind = self.kinds[int(rng.choice(len(self.kinds), p=self.shares))]
+        source_lab = srgb_to_lab(source)
+        if kind == "hue_shift":
+            target = hue_shift(image, float(rng.random()), lightness)
+            palette = extract_palette(target, k).colors
+            target_lab = srgb_to_lab(target)
+        else:
+            palette = extract_palette(source, k).colors
+            target_lab = source_lab
+            if kind == "entries":
+                palette_lab = srgb_to_lab(palette)
+                moved = moved_palette(palette_lab, rng)
+                # PaletteNet keeps L exactly: an entry moved in lightness lends hue and chroma.
+                edited = edit_entries(source_lab, palette_lab, moved, keep_lightness=True)
+                target_lab = srgb_to_lab(lab_to_srgb(edited, keep_lightness=True))
+                palette = lab_to_srgb(moved, keep_lightness=True)
         return {
-            "source": lab_to_tensor(srgb_to_lab(source))[0],
+            "source": lab_to_tensor(source_lab)[0],
             "palette": encode_palette(palette, PALETTE_SLOTS),
-            "target": lab_to_tensor(srgb_to_lab(target))[0],
+            "target": lab_to_tensor(target_lab)[0],
         }
 
 
@@ -206,7 +346,8 @@ class ColorizationSamples(Dataset):
 
     For each item: a ``crop`` x ``crop`` crop (random position and flip when ``train``, else the
     centre) in Lab. ``hints``: simulate user hints from the true colours
-    (:func:`colorlab.colorize.hints.simulate_hints`, geometric count) or give none. With
+    (:func:`colorlab.colorize.hints.simulate_hints`, geometric count, half of them short
+    strokes) or give none. With
     ``bins``, the class targets at the network's output resolution (a quarter, ab averaged over
     4 x 4 blocks) are added: the 5 soft-encoded classes, their weights, and the rebalancing
     weight of each output pixel.
@@ -238,7 +379,11 @@ class ColorizationSamples(Dataset):
         image = _crop(self.images[index], self.crop, rng if self.train else None)
         lab = srgb_to_lab(image)
         ab = lab[..., 1:]
-        hints = simulate_hints(ab, rng) if self.hints else Hints.empty(ab.shape[:2])
+        hints = (
+            simulate_hints(ab, rng, stroke_share=HINT_STROKE_SHARE)
+            if self.hints
+            else Hints.empty(ab.shape[:2])
+        )
         sample = {
             "lightness": torch.from_numpy(scale_lightness(lab[None, ..., 0])),
             "hints": torch.from_numpy(hints.channels(ab.shape[:2])),

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from colorlab.color import srgb_to_lab
+from colorlab.color import lab_to_srgb, srgb_to_lab
 from colorlab.errors import UnknownMethodError
 from colorlab.methods import get_method, list_methods
 from colorlab.metrics import (
@@ -74,7 +74,7 @@ DEFAULT_DATA = [
     REPO.parent / "shared" / "data" / "paintings",
 ]
 DEFAULT_SHIFTS = (0.2, 0.4, 0.6, 0.8)  # turns of the HSV hue circle
-CARD_SECTION = "## Evaluation"
+CARD_SECTION = "## Evaluation"  # each protocol writes "## Evaluation: <protocol>"
 
 Recolor = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
@@ -145,11 +145,12 @@ def recolor_table(results: dict[str, dict[str, float]], images: int, k: int, siz
     )  # fmt: skip
 
 
-def write_card_section(card: Path, table: str, command: str) -> None:
-    """Replace (or append) the model card's evaluation section with this table."""
+def write_card_section(card: Path, protocol: str, table: str, command: str) -> None:
+    """Replace (or append) the model card's evaluation section of ``protocol`` with this table."""
     text = card.read_text(encoding="utf-8") if card.exists() else ""
-    section = f"{CARD_SECTION}\n\n`{command}`\n\n{table}\n"
-    pattern = re.compile(rf"^{re.escape(CARD_SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    heading = f"{CARD_SECTION}: {protocol}"
+    section = f"{heading}\n\n`{command}`\n\n{table}\n"
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
     text = pattern.sub(section, text) if pattern.search(text) else f"{text.rstrip()}\n\n{section}"
     card.write_text(text, encoding="utf-8")
 
@@ -159,13 +160,24 @@ COLORIZE_TEMPERATURES = (0.2, 0.38, 0.6, 1.0)
 COLORIZE_HINTS = (0, 1, 2, 5, 10)
 
 
-def colorize_methods(models: dict[str, str]) -> dict[str, Colorize]:
-    """Grey, then per model name -> checkpoint name: the model (classification models at each
-    temperature and with 0..10 simulated hints)."""
+def with_ab(image: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """The image's L with the given ab (one colour (2,) or per pixel (H, W, 2)), as sRGB."""
+    lab = srgb_to_lab(image)
+    lab[..., 1:] = ab
+    return lab_to_srgb(lab)
+
+
+def colorize_methods(models: dict[str, str], mean_ab: np.ndarray) -> dict[str, Colorize]:
+    """Grey and the mean colour ``mean_ab`` everywhere (the two baselines), then per model name
+    -> checkpoint name: the model (classification models at each temperature and with 0..10
+    simulated hints)."""
     from colorlab.colorize import colorize, grey, load_colorizer
     from colorlab.colorize.hints import simulate_hints
 
-    methods: dict[str, Colorize] = {"grey (ab = 0)": lambda image, rng: grey(image)}
+    methods: dict[str, Colorize] = {
+        "grey (ab = 0)": lambda image, rng: grey(image),
+        "mean colour": lambda image, rng: with_ab(image, mean_ab),
+    }
     for label, checkpoint in models.items():
         model = load_colorizer(checkpoint)
         if model.kind != "classification":
@@ -380,7 +392,8 @@ def run_colorize(args: argparse.Namespace) -> str:
     validation = ImageFolder(args.data, split="val", short_side=args.size)
     images = [validation[i] for i in range(len(validation))][: args.limit]
     models = {name: MODELS[name] for name in args.methods}
-    results = evaluate_colorize(images, colorize_methods(models), prior_weights)
+    mean_ab = bins.prior @ bins.centres  # the training photos' mean colour
+    results = evaluate_colorize(images, colorize_methods(models, mean_ab), prior_weights)
     return colorize_table(results, len(images), args.size, args.data)
 
 
@@ -458,8 +471,16 @@ def main(argv: list[str] | None = None) -> int:
     table = run(args)
     print(table)
     command = "python -m training.evaluate " + " ".join(argv or sys.argv[1:])
+    protocol = {
+        "colorize": "colorize",
+        "hints": "hint locality",
+        "recolor": "single-entry edits"
+        if getattr(args, "protocol", None) == "single-entry"
+        else "hue shifts",
+        "stylize": "stylize",
+    }[args.task]
     for card in args.card:
-        write_card_section(card, table, command)
+        write_card_section(card, protocol, table, command)
     return 0
 
 

@@ -20,7 +20,7 @@ import os
 import shlex
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from tqdm import tqdm
 
 from colorlab.hub import push_to_hub
@@ -170,9 +170,17 @@ class Run:
         return float(elapsed) / self.args.max_minutes if self.args.max_minutes > 0 else 0.0
 
     # data
-    def loader(self, dataset: Dataset) -> tuple[DataLoader, DistributedSampler | None]:
-        """Shuffled batches of ``--batch-size``, split across processes under torchrun."""
-        sampler = DistributedSampler(dataset, seed=self.args.seed) if self.distributed else None
+    def loader(
+        self, dataset: Dataset, weights: np.ndarray | None = None
+    ) -> tuple[DataLoader, Sampler | None]:
+        """Shuffled batches of ``--batch-size``, split across processes under torchrun; with
+        ``weights`` (one per item), items drawn by weight (:class:`WeightedDraws`)."""
+        if weights is not None:
+            sampler = WeightedDraws(weights, self.rank, self.world, self.args.seed)
+        elif self.distributed:
+            sampler = DistributedSampler(dataset, seed=self.args.seed)
+        else:
+            sampler = None
         loader = DataLoader(
             dataset,
             batch_size=self.args.batch_size,
@@ -184,15 +192,80 @@ class Run:
         )
         return loader, sampler
 
-    def batches(self, dataset: Dataset) -> Iterator[dict[str, torch.Tensor]]:
+    def batches(
+        self, dataset: Dataset, weights: np.ndarray | None = None
+    ) -> Iterator[dict[str, torch.Tensor]]:
         """Endless batches, epoch after epoch, starting at the epoch of the resumed step."""
-        loader, sampler = self.loader(dataset)
+        loader, sampler = self.loader(dataset, weights)
         epoch = self.start_step * self.args.batch_size * self.world // max(1, len(dataset))
         while True:
             if sampler is not None:
                 sampler.set_epoch(epoch)
             yield from loader
             epoch += 1
+
+    # the loop
+    def train(
+        self,
+        stream: Iterator[dict[str, torch.Tensor]],
+        step: Callable[[int, dict[str, torch.Tensor]], float],
+        optimizers: Callable[[], list[torch.optim.Optimizer]],
+        validate: Callable[[int], None],
+        total_steps: int | None = None,
+        validate_at: tuple[int, ...] = (),
+    ) -> None:
+        """The training loop every trainer runs: schedule, log, validation, time budget.
+
+        Each step sets the learning rate (:func:`learning_rate`) on the current ``optimizers()``
+        and calls ``step(index, batch)``, which does the model's update and returns its loss.
+        Rank 0 logs every ``--log-every`` steps and calls ``validate(steps_done)`` every
+        ``--eval-every``, at the steps in ``validate_at`` and at the end (the last step or the
+        end of ``--max-minutes``); ``validate`` compares, publishes and saves state
+        (:meth:`keep_best`, :meth:`save_state`).
+        """
+        total_steps = self.args.steps if total_steps is None else total_steps
+        progress = tqdm(
+            range(self.start_step, total_steps),
+            initial=self.start_step,
+            total=total_steps,
+            disable=not self.master,
+            dynamic_ncols=True,
+        )
+        losses = []
+        for index in progress:
+            budget_used = self.budget_used()
+            stop = budget_used >= 1
+            lr = learning_rate(index, self.args, budget_used)
+            for optimizer in optimizers():
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+            losses.append(step(index, next(stream)))
+            done = index + 1
+            last = done == total_steps or stop
+            if self.master and (done % self.args.log_every == 0 or last):
+                self.log_training(done, losses, lr, progress)
+                losses = []
+            if self.master and (done % self.args.eval_every == 0 or last or done in validate_at):
+                validate(done)
+            if stop:
+                self.say(f"time budget of {self.args.max_minutes} min reached at step {done}")
+                break
+        progress.close()
+
+    def keep_best(
+        self,
+        done: int,
+        metrics: dict[str, float],
+        key: str,
+        publish: Callable[[], None],
+        always: bool = False,
+    ) -> None:
+        """Log validation; ``publish()`` when ``metrics[key]`` is the lowest so far, or every
+        time when ``always`` (a loss that is no measure of quality: the last one ships)."""
+        self.log_validation(done, metrics)
+        if always or metrics[key] < self.best:
+            self.best = min(self.best, metrics[key])
+            publish()
 
     def wrap(self, module: nn.Module) -> nn.Module:
         """The module as trained: DDP-wrapped under torchrun."""
@@ -271,6 +344,50 @@ class Run:
         if self.distributed:
             dist.barrier()
             dist.destroy_process_group()
+
+
+def warm_start(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> list[str]:
+    """Load what fits of an earlier checkpoint into ``model``; return the names left as new.
+
+    Tensors load where name and shape match. A weight that had more input channels than the
+    model now takes (an input dropped, e.g. hint channels that moved out of a network's first
+    layer) keeps its leading channels. Everything else keeps its fresh initialisation, so an
+    architecture change need not start from nothing.
+    """
+    own = model.state_dict()
+    fitted = {}
+    for name, tensor in state_dict.items():
+        target = own.get(name)
+        if target is None:
+            continue
+        if target.shape != tensor.shape and tensor.dim() > 1 and tensor.shape[1] > target.shape[1]:
+            tensor = tensor[:, : target.shape[1]]
+        if target.shape == tensor.shape:
+            fitted[name] = tensor
+    model.load_state_dict(fitted, strict=False)
+    return sorted(set(own) - set(fitted))
+
+
+class WeightedDraws(Sampler):
+    """Each epoch, ``len(weights) / world`` indices drawn with replacement by weight: a
+    different draw per epoch and per process (seeded by both), so ranks share the work."""
+
+    def __init__(self, weights: np.ndarray, rank: int, world: int, seed: int) -> None:
+        self.weights = torch.as_tensor(np.asarray(weights, np.float64))
+        self.rank, self.world, self.seed, self.epoch = rank, world, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.weights) // self.world
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(
+            (self.seed * 100_003 + self.epoch) * 64 + self.rank
+        )
+        draws = torch.multinomial(self.weights, len(self), replacement=True, generator=generator)
+        return iter(draws.tolist())
 
 
 def learning_rate(step: int, args: argparse.Namespace, budget_used: float = 0.0) -> float:

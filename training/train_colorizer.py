@@ -30,7 +30,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from colorlab.color import lab_to_srgb, srgb_to_lab
 from colorlab.colorize import MODELS
@@ -39,8 +38,8 @@ from colorlab.colorize.models import DEFAULT_CONFIG, KINDS, ColorizerNet
 from colorlab.hub import load_model_files, save_checkpoint
 from colorlab.metrics import psnr
 from colorlab.nn import AB_SCALE, unscale_lightness
-from training.data import ColorizationSamples, ImageFolder
-from training.loop import SHARED_DATA, PatchDiscriminator, Run, common_arguments, learning_rate
+from training.data import ColorizationSamples, ImageFolder, describe_sampling, sampling_weights
+from training.loop import SHARED_DATA, PatchDiscriminator, Run, common_arguments, warm_start
 
 CHECKPOINT_NAMES = {
     "classification": "colorizer",
@@ -159,7 +158,10 @@ Use it with ColorLab: `python -m colorlab colorize IMAGE -o OUT --method {info["
 ## Model
 - U-Net: encoder widths {c["channels"]} (strides 2 to {2 ** len(c["channels"])}) with a global
   context vector at the bottleneck, decoder back to stride 4; input L{
-        " + hint ab + hint mask" if c["hints"] else ""
+        " (encoder and context) + hint ab and mask into the decoder at strides 4 and 8, so one"
+        " hint reaches about 50 px of the 256 px working image and no further"
+        if c["hints"]
+        else ""
     }; output {
         f"{c['num_bins']} class logits" if kind == "classification" else "ab (tanh x 110)"
     } at a quarter of the input resolution, upsampled bilinearly; full-resolution L is kept.
@@ -168,9 +170,12 @@ Use it with ColorLab: `python -m colorlab colorize IMAGE -o OUT --method {info["
 ## Training
 - Data: {info["train_images"]} training and {info["val_images"]} validation images from
   {", ".join(Path(d).name for d in a["data"])}; the split is fixed by sha1(file name) % 10 == 0.
-  {a["crop"]} px random crops with flips.{f" Initialised from `{a['init']}`." if a["init"] else ""}{
-        init_line(info)
-    }
+  {a["crop"]} px random crops with flips. Sources balanced when drawing: {info["sampling"]}.{
+        " Hints simulated from the true colours: a geometric number (1 in 8 samples has none,"
+        " mean 7), half 1-9 px squares, half short strokes 4-24 px long and 1-5 px wide."
+        if c["hints"]
+        else ""
+    }{f" Initialised from `{a['init']}` (what fits)." if a["init"] else ""}{init_line(info)}
 - Loss: {loss}. Adam lr {a["lr"]} betas (0.5, 0.999), warmup {a["warmup_steps"]} steps, cosine
   decay to {a["min_lr_ratio"]} x lr, batch {a["batch_size"]} x {info["world_size"]} process(es),
   {a["precision"]}, seed {a["seed"]}.
@@ -179,10 +184,13 @@ Use it with ColorLab: `python -m colorlab colorize IMAGE -o OUT --method {info["
         ", then ".join(f"`{c}`" for c in info["commands"])
     }
 
+![training curve](training_curve.png)
+
 ## Validation during training ({a["crop"]} px centre crops, no hints)
 validation loss {m["val_loss"]:.4f}, PSNR {m["val_psnr"]:.2f} dB (T = 0.38 where it applies).
-Full-image evaluation against the baselines: the section below, written by
-`python -m training.evaluate colorize --card`.
+Full-image evaluation against the baselines: the sections below, written by
+`python -m training.evaluate colorize --card`, `... hints --card` and
+`python -m training.contact_sheet --card`.
 """
 
 
@@ -210,7 +218,8 @@ def main(argv: list[str] | None = None) -> None:
             )
         config = {k: init_config[k] for k in DEFAULT_CONFIG}
         model = ColorizerNet(config)
-        model.load_state_dict(state_dict)
+        if fresh := warm_start(model, state_dict):
+            print(f"--init {args.init}: new layers {', '.join(fresh)}")
     else:
         config = {**DEFAULT_CONFIG, "kind": args.kind, "channels": args.channels}
         config["hints"] = classes
@@ -260,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
             train_images=len(train_images),
             val_images=len(val_images),
             init_record=init_config if args.init else None,
+            sampling=describe_sampling(train_images.paths),
             method={v: k for k, v in MODELS.items()}.get(out.name, args.kind),
         )
         record = {"trained_steps": step, "train_minutes": round(run.minutes(), 1)}
@@ -270,23 +280,10 @@ def main(argv: list[str] | None = None) -> None:
     autocast = torch.autocast("cpu", torch.bfloat16, enabled=args.precision == "bf16")
     train_model = run.wrap(model)
     train_disc = run.wrap(disc) if args.kind == "pix2pix" else None
-    stream = run.batches(train_set)
-    progress = tqdm(
-        range(run.start_step, args.steps),
-        initial=run.start_step,
-        total=args.steps,
-        disable=not master,
-        dynamic_ncols=True,
-    )
-    losses = []
-    for step in progress:
-        budget_used = run.budget_used()
-        stop = budget_used >= 1
-        lr = learning_rate(step, args, budget_used)
-        for group in [*optimizer.param_groups, *disc_optimizer.param_groups]:
-            group["lr"] = lr
-        batch = next(stream)
+
+    def step(index: int, batch: dict) -> float:
         loss, ab = loss_terms(model, batch, autocast, train_model)
+        total = loss
         if train_disc is not None:
             lightness = batch["lightness"]
             with autocast:
@@ -301,29 +298,24 @@ def main(argv: list[str] | None = None) -> None:
             with autocast:  # the bare module: its gradients are discarded
                 fooled = disc(torch.cat([lightness, ab], dim=1)).float()
             adversarial = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
-            loss_total = args.l1_weight * loss + adversarial
-        else:
-            loss_total = loss
+            total = args.l1_weight * loss + adversarial
         optimizer.zero_grad(set_to_none=True)
-        loss_total.backward()
+        total.backward()
         optimizer.step()
-        losses.append(loss.item())
-        done = step + 1
-        last = done == args.steps or stop
-        if master and (done % args.log_every == 0 or last):
-            run.log_training(done, losses, lr, progress)
-            losses = []
-        if master and (done % args.eval_every == 0 or last):
-            metrics = evaluate(model, val_batches)
-            run.log_validation(done, metrics)
-            if args.kind == "pix2pix" or metrics["val_loss"] < run.best:
-                run.best = min(run.best, metrics["val_loss"])
-                publish(done, metrics)
-            run.save_state(done, config, modules, optimizers)
-        if stop:
-            run.say(f"time budget of {args.max_minutes} min reached at step {done}")
-            break
-    progress.close()
+        return loss.item()
+
+    def validate(done: int) -> None:
+        metrics = evaluate(model, val_batches)
+        pix2pix = args.kind == "pix2pix"  # its L1 is no measure of quality
+        run.keep_best(done, metrics, "val_loss", lambda: publish(done, metrics), always=pix2pix)
+        run.save_state(done, config, modules, optimizers)
+
+    run.train(
+        run.batches(train_set, sampling_weights(train_images.paths)),
+        step,
+        lambda: [optimizer, disc_optimizer],
+        validate,
+    )
     run.finish(model)
 
 

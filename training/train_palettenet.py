@@ -25,15 +25,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from colorlab.color import lab_to_srgb
-from colorlab.hub import save_checkpoint
+from colorlab.hub import load_model_files, save_checkpoint
 from colorlab.metrics import delta_e_ciede2000, psnr
 from colorlab.nn import AB_SCALE
 from colorlab.recolor.palettenet import DEFAULT_CONFIG, PaletteNet, tensor_to_lab
-from training.data import HueShiftTriples, ImageFolder
-from training.loop import SHARED_DATA, PatchDiscriminator, Run, common_arguments, learning_rate
+from training.data import (
+    EDIT_MIX,
+    ImageFolder,
+    RecolorTriples,
+    describe_sampling,
+    sampling_weights,
+)
+from training.loop import SHARED_DATA, PatchDiscriminator, Run, common_arguments, warm_start
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--channels", type=int, nargs="+", default=DEFAULT_CONFIG["channels"])
     p.add_argument("--final-channels", type=int, default=DEFAULT_CONFIG["final_channels"])
+    p.add_argument("--init", metavar="DIR", help="start from this checkpoint's weights")
     p.add_argument("--adversarial-steps", type=int, default=0, help="stage-2 steps (0: none)")
     p.add_argument("--adversarial-weight", type=float, default=0.01, help="adv. loss weight")
     return p.parse_args(argv)
@@ -105,24 +111,36 @@ with Given Color Palette" (CVPRW), sized for a CPU. Use it with ColorLab:
 ## Training
 - Data: {info["train_images"]} training and {info["val_images"]} validation images from
   {", ".join(Path(d).name for d in a["data"])}; the split is fixed by sha1(file name) % 10 == 0.
-  Samples: {a["crop"]} px crops (short side scaled to {round(a["crop"] * 1.25)} px first), two
-  random luminance-preserving hue shifts as source and target, the target's palette extracted
-  with `colorlab.palette.extract_palette` (k from 3 to 8).
+  Samples: {a["crop"]} px crops (short side scaled to {round(a["crop"] * 1.25)} px first), the
+  crop as it is or hue-shifted as source, with a target of one of three kinds
+  (`training.data.EDIT_MIX`): {info["mix"]}. Hue shift: another luminance-preserving hue shift
+  of the whole crop, its palette extracted with `colorlab.palette.extract_palette` (k 3-8).
+  Entry edit: one to three entries of the source's palette moved (hue turned, chroma scaled,
+  lightness moved in a third of the edits) and the pixels moved with them by soft palette
+  membership (`training.data.edit_entries`), so that entries left alone mean pixels left
+  alone. Identity: the source with its own palette. Sources balanced when drawing:
+  {info["sampling"]}.{f" Initialised from `{a['init']}`." if a["init"] else ""}
 - This checkpoint: {stage}, step {info["step"]}; Adam lr {a["lr"]} betas (0.5, 0.999), cosine
   decay to {a["min_lr_ratio"]} x lr, batch {a["batch_size"]} x {info["world_size"]} process(es),
   seed {a["seed"]}. Training time so far {info["minutes"]:.1f} min on {os.cpu_count()} CPU cores.
 - Command: `{info["command"]}`
 
-## Validation ({info["val_images"]} held-out images, fixed hue shifts, {a["crop"]} px centre crops)
+![training curve](training_curve.png)
+
+## Validation during training
+{info["val_images"]} held-out images, the same mix of targets drawn once, {a["crop"]} px centre
+crops.
+
 | | PSNR (dB) | CIEDE2000 | RMSE ab (Lab units) |
 |---|---|---|---|
 | PaletteNet | {m["val_psnr"]:.2f} | {m["val_ciede2000"]:.2f} | {m["val_rmse_ab_lab"]:.2f} |
 | identity (source unchanged) | {m["val_identity_psnr"]:.2f} | {m["val_identity_ciede2000"]:.2f} | |
 
 ## Limitations
-- Learned from synthetic hue shifts of {info["train_images"]} images: it recolors by moving hues
-  and chroma; it cannot change lightness (L is kept exactly), so a target palette that is much
-  lighter or darker than the source only lends its hue and chroma.
+- Learned from synthetic edits of {info["train_images"]} images (whole hue shifts and moves of
+  single entries): it recolors by moving hues and chroma; it cannot change lightness (L is
+  kept exactly), so a target palette much lighter or darker than the source only lends its
+  hue and chroma.
 - Palette entries are matched by position (dark to light); more than 8 colours are refused.
 - Colour is predicted at the working size and upsampled bilinearly (on the validation photos
   that step alone costs about 0.6 CIEDE2000 against the exact target), so fine colour detail
@@ -149,22 +167,26 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(
             f"need images in both splits of {args.data} (about one in ten is held out)"
         )
-    train_set = HueShiftTriples(train_images, args.crop, train=True)
+    train_set = RecolorTriples(train_images, args.crop, train=True)
     val_batches = []
     if master:
-        val_set = HueShiftTriples(val_images, args.crop, train=False, seed=args.seed)
+        val_set = RecolorTriples(val_images, args.crop, train=False, seed=args.seed)
         val_batches = list(DataLoader(val_set, batch_size=32))
 
     # Model and optimizer: the same seed on every rank (DDP also broadcasts rank 0's weights).
     torch.manual_seed(args.seed)
     config = {**DEFAULT_CONFIG, "channels": args.channels, "final_channels": args.final_channels}
-    model = PaletteNet(config).to(memory_format=torch.channels_last)  # faster CPU convs
+    model = PaletteNet(config)
+    if args.init:
+        state_dict, _ = load_model_files("palettenet", args.init)
+        if fresh := warm_start(model, state_dict):
+            print(f"--init {args.init}: new layers {', '.join(fresh)}")
+    model = model.to(memory_format=torch.channels_last)  # faster CPU convs
     disc = PatchDiscriminator(3, condition_dim=model.slots * 4)
     disc = disc.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.5, 0.999))
     disc_optimizer = torch.optim.Adam(disc.parameters(), lr=args.lr, betas=(0.5, 0.999))
     params = sum(p.numel() for p in model.parameters())
-    total_steps = args.steps + args.adversarial_steps
     modules = {"model": model, "disc": disc}
     if args.resume:
         meta = run.load_state(config)
@@ -193,6 +215,8 @@ def main(argv: list[str] | None = None) -> None:
             minutes=run.minutes(),
             train_images=len(train_images),
             val_images=len(val_images),
+            mix=", ".join(f"{kind} {share:.0%}" for kind, share in EDIT_MIX.items()),
+            sampling=describe_sampling(train_images.paths),
         )
         save_checkpoint(
             directory,
@@ -203,54 +227,45 @@ def main(argv: list[str] | None = None) -> None:
         run.write_extras(directory, "PaletteNet: MSE on ab (scaled)", "val_mse_ab")
 
     autocast = torch.autocast("cpu", torch.bfloat16, enabled=args.precision == "bf16")
-    stage, train_model, train_disc = None, None, None
-    stream = run.batches(train_set)
-    progress = tqdm(
-        range(run.start_step, total_steps),
-        initial=run.start_step,
-        total=total_steps,
-        disable=not master,
-        dynamic_ncols=True,
-    )
-    losses, metrics = [], {}
-    for step in progress:
-        adversarial = step >= args.steps
-        if stage != adversarial:  # (re)wrap for this stage: DDP sees the trainable modules only
-            train_model = train_disc = None
-            if adversarial:
-                model.encoder.requires_grad_(False)
-                if step == args.steps:  # fresh stage-2 optimizer (a resumed one was restored)
-                    optimizer = torch.optim.Adam(model.decoder.parameters(), betas=(0.5, 0.999))
-                train_model, train_disc = run.wrap(model.decoder), run.wrap(disc)
-            else:
-                train_model = run.wrap(model)
-            stage = adversarial
-        budget_used = run.budget_used()
-        stop = budget_used >= 1
-        lr = learning_rate(step, args, budget_used)
-        for group in [*optimizer.param_groups, *disc_optimizer.param_groups]:
-            group["lr"] = lr
-        batch = next(stream)
+    optimizers = {"optimizer": optimizer, "disc_optimizer": disc_optimizer}
+    trained: dict = {"stage": None}  # the modules as trained in the current stage
+
+    def enter_stage(index: int) -> None:
+        """(Re)wrap for this step's stage: DDP sees the trainable modules only."""
+        adversarial = index >= args.steps
+        if trained["stage"] == adversarial:
+            return
+        if adversarial:
+            model.encoder.requires_grad_(False)
+            if index == args.steps:  # a fresh stage-2 optimizer (a resumed one was restored)
+                optimizers["optimizer"] = torch.optim.Adam(
+                    model.decoder.parameters(), betas=(0.5, 0.999)
+                )
+            trained.update(model=run.wrap(model.decoder), disc=run.wrap(disc))
+        else:
+            trained.update(model=run.wrap(model), disc=None)
+        trained["stage"] = adversarial
+
+    def step(index: int, batch: dict) -> float:
+        enter_stage(index)
+        optimizer = optimizers["optimizer"]
         source, palette, target = batch["source"], batch["palette"], batch["target"]
         source = source.contiguous(memory_format=torch.channels_last)
-        if not adversarial:
+        if not trained["stage"]:
             with autocast:
-                pred = train_model(source, palette).float()
+                pred = trained["model"](source, palette).float()
             loss = F.mse_loss(pred[:, 1:], target[:, 1:])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
         else:
             with torch.no_grad(), autocast:
                 features = model.encoder(source)
             with autocast:
-                ab = train_model(features, source[:, :1], palette).float()
+                ab = trained["model"](features, source[:, :1], palette).float()
             pred = torch.cat([source[:, :1], ab], dim=1)
             # Discriminator: real pairs are (target, its palette); fakes are the network's output
             # and the unchanged source shown with the target palette (a mismatched pair).
             with autocast:
                 images = torch.cat([target, pred.detach(), source])
-                logits = train_disc(images, palette.repeat(3, 1, 1)).float()
+                logits = trained["disc"](images, palette.repeat(3, 1, 1)).float()
             labels = torch.zeros_like(logits)
             labels[: len(target)] = 1
             weights = torch.full_like(logits, 0.5)
@@ -261,38 +276,36 @@ def main(argv: list[str] | None = None) -> None:
             disc_optimizer.step()
             with autocast:  # the bare module: its gradients are discarded
                 fooled = disc(pred, palette).float()
-            mse = F.mse_loss(ab, target[:, 1:])
-            loss = mse + args.adversarial_weight * F.binary_cross_entropy_with_logits(
-                fooled, torch.ones_like(fooled)
+            loss = F.mse_loss(ab, target[:, 1:]) + args.adversarial_weight * (
+                F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
             )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        losses.append(loss.item())
-        done = step + 1
-        last = done == total_steps or stop
-        if master and (done % args.log_every == 0 or last):
-            run.log_training(done, losses, lr, progress)
-            losses = []
-        if master and (done % args.eval_every == 0 or last or done == args.steps):
-            metrics = evaluate(model, val_batches)
-            run.log_validation(done, metrics)
-            if adversarial:
-                publish(adversarial_out, done, metrics, adversarial=True)
-            elif metrics["val_mse_ab"] < run.best:
-                run.best = metrics["val_mse_ab"]
-                publish(out, done, metrics, adversarial=False)
-            run.save_state(
-                done,
-                config,
-                modules,
-                {"optimizer": optimizer, "disc_optimizer": disc_optimizer},
-                decoder_optimizer=bool(stage),  # stage 2 replaced the optimizer
-            )
-        if stop:
-            run.say(f"time budget of {args.max_minutes} min reached at step {done}")
-            break
-    progress.close()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    def validate(done: int) -> None:
+        metrics = evaluate(model, val_batches)
+        adversarial = done > args.steps  # stage 2 writes its own checkpoint, every time
+        directory = adversarial_out if adversarial else out
+        run.keep_best(
+            done,
+            metrics,
+            "val_mse_ab",
+            lambda: publish(directory, done, metrics, adversarial=adversarial),
+            always=adversarial,
+        )
+        # stage 2 replaced the optimizer: say so, for --resume
+        run.save_state(done, config, modules, optimizers, decoder_optimizer=adversarial)
+
+    run.train(
+        run.batches(train_set, sampling_weights(train_images.paths)),
+        step,
+        lambda: list(optimizers.values()),
+        validate,
+        total_steps=args.steps + args.adversarial_steps,
+        validate_at=(args.steps,),
+    )
     run.finish(model)
 
 

@@ -7,9 +7,9 @@ never interpolates: a cell is hinted if any of its pixels is (max), and its ab i
 its hinted pixels only, so a thin brush stroke neither vanishes nor fades toward grey.
 
 The same hints are simulated from ground truth for training and evaluation
-(:func:`simulate_hints`): patches of 1 to 9 pixels placed around the centre (normal, sd a
-quarter of the side), valued at the patch's mean true ab; their number geometric with
-p = 1/8 (so 1 in 8 samples has none), or fixed.
+(:func:`simulate_hints`): patches of 1 to 9 pixels, and for training also short strokes,
+placed around the centre (normal, sd a quarter of the side), valued at their mean true ab;
+their number geometric with p = 1/8 (so 1 in 8 samples has none), or fixed.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from colorlab.nn import AB_SCALE
 
 HINT_PROBABILITY = 1 / 8  # geometric: chance of stopping before each further hint
 PATCH_SIZES = tuple(range(1, 10))
+STROKE_LENGTHS = (4.0, 24.0)  # pixels, uniform: a short drag of the brush
+STROKE_WIDTHS = (1, 2, 3, 4, 5)  # pixels
 # What one request may ask of hints_from_points: painting is O(points x radius^2), and a brush
 # stroke in the app reaches the model as a layer, not as points, so these bind only scripts.
 MAX_HINT_POINTS = 500
@@ -93,24 +95,54 @@ def pool(mask: np.ndarray, ab: np.ndarray, size: tuple[int, int]) -> tuple[np.nd
     )
 
 
-def simulate_hints(ab: np.ndarray, rng: np.random.Generator, count: int | None = None) -> Hints:
-    """Hints taken from ground-truth ``ab`` (H, W, 2): ``count`` patches, or geometric if None."""
+def simulate_hints(
+    ab: np.ndarray,
+    rng: np.random.Generator,
+    count: int | None = None,
+    stroke_share: float = 0.0,
+) -> Hints:
+    """Hints taken from ground-truth ``ab`` (H, W, 2): ``count`` of them, or geometric if None.
+
+    Each is a square patch of 1 to 9 pixels or, with probability ``stroke_share``, a short
+    straight stroke (:data:`STROKE_LENGTHS` long, :data:`STROKE_WIDTHS` wide, any direction),
+    as users click and drag; valued at the mean true ab under it.
+    """
     height, width = ab.shape[:2]
     hints = Hints.empty((height, width))
     placed = 0
     while (placed < count) if count is not None else (rng.random() > HINT_PROBABILITY):
-        size = int(min(rng.choice(PATCH_SIZES), height, width))
-        top = int(
-            np.clip(rng.normal((height - size + 1) / 2, (height - size + 1) / 4), 0, height - size)
-        )
-        left = int(
-            np.clip(rng.normal((width - size + 1) / 2, (width - size + 1) / 4), 0, width - size)
-        )
-        window = (slice(top, top + size), slice(left, left + size))
-        hints.ab[window] = ab[window].reshape(-1, 2).mean(axis=0)
-        hints.mask[window] = True
+        if stroke_share > 0 and rng.random() < stroke_share:
+            where = _stroke(rng, height, width)
+        else:
+            size = int(min(rng.choice(PATCH_SIZES), height, width))
+            top = int(_around_centre(rng, height - size + 1))
+            left = int(_around_centre(rng, width - size + 1))
+            where = (slice(top, top + size), slice(left, left + size))
+        hints.ab[where] = ab[where].reshape(-1, 2).mean(axis=0)
+        hints.mask[where] = True
         placed += 1
     return hints
+
+
+def _around_centre(rng: np.random.Generator, extent: int) -> float:
+    """A position in [0, extent - 1], normal around the middle with sd a quarter of ``extent``."""
+    return np.clip(rng.normal(extent / 2, extent / 4), 0, extent - 1)
+
+
+def _stroke(rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel indices (rows, cols) of a straight stroke placed as :func:`simulate_hints` says."""
+    length = rng.uniform(*STROKE_LENGTHS)
+    radius = int(rng.choice(STROKE_WIDTHS)) / 2
+    angle = rng.uniform(0, np.pi)
+    y0, x0 = _around_centre(rng, height), _around_centre(rng, width)
+    steps = np.linspace(-0.5, 0.5, max(2, int(length) + 1))
+    ys, xs = y0 + steps * length * np.sin(angle), x0 + steps * length * np.cos(angle)
+    offsets = np.arange(-int(radius), int(radius) + 1)
+    dy, dx = np.meshgrid(offsets, offsets, indexing="ij")
+    disc = dy**2 + dx**2 <= max(radius, 0.5) ** 2
+    rows = np.clip(np.rint(ys)[:, None] + dy[disc][None], 0, height - 1).astype(int)
+    cols = np.clip(np.rint(xs)[:, None] + dx[disc][None], 0, width - 1).astype(int)
+    return np.unravel_index(np.unique(rows * width + cols), (height, width))  # each pixel once
 
 
 def point_radius(shape: tuple[int, int]) -> int:

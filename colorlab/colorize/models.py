@@ -4,6 +4,9 @@
   / 110 and a hint mask; all zero when there are no hints), output logits over the colour
   classes of :mod:`colorlab.colorize.bins` at a quarter of the input resolution, decoded with the
   annealed mean. The class centres and prior are buffers, so a checkpoint carries its classes.
+  Hints enter the decoder, not the encoder (:class:`HintBranch`): the encoder and its global
+  context see L only, so a hint can move colours only within its reach (about 50 px of the
+  network's input), never across the whole photo.
 - ``regression``: the same network predicting ab directly (tanh x 110), trained with L1: the
   "custom CNN" baseline of the seed reports, which averages plausible colours into brown.
 - ``pix2pix``: the same network as generator (L1 x 100 + a PatchGAN's adversarial loss,
@@ -52,11 +55,43 @@ class UpStage(nn.Module):
         return F.relu(self.conv2(x))
 
 
+class HintBranch(nn.Module):
+    """Hint channels -> features added to the decoder's skips at strides 4 and 8.
+
+    The hints are pooled to stride 4 (mask by max, ab by the mean over hinted pixels, as
+    :func:`colorlab.colorize.hints.pool` does at full size) and read beside the encoder's
+    stride-4 features of L, so a hint spreads along what L shows and stops at edges. Its reach
+    is fixed by the convolutions after it (two at stride 8, three at stride 4): about 50 px at
+    the network's input, whatever the image shows. The output convolutions start at zero, so a
+    model warm-started from one without hints begins as that model.
+    """
+
+    def __init__(self, width4: int, width8: int) -> None:
+        super().__init__()
+        self.read = conv3x3(3 + width4, width4)
+        self.out4 = conv3x3(width4, width4)
+        self.down = conv3x3(width4, width8, stride=2)
+        self.out8 = conv3x3(width8, width8)
+        for conv in (self.out4, self.out8):
+            nn.init.zeros_(conv.weight)
+            nn.init.zeros_(conv.bias)
+
+    def forward(
+        self, hints: torch.Tensor, features4: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        ab, mask = hints[:, :2], hints[:, 2:]
+        coverage = F.avg_pool2d(mask, OUTPUT_STRIDE)
+        ab = F.avg_pool2d(ab * mask, OUTPUT_STRIDE) / coverage.clamp_min(1e-6)
+        x = F.relu(self.read(torch.cat([ab, (coverage > 0).to(ab.dtype), features4], dim=1)))
+        return self.out4(x), self.out8(F.relu(self.down(x)))
+
+
 class ColorizerNet(nn.Module):
     """L (+ hints) -> class logits or ab at 1/4 resolution; see the module docstring.
 
     The bottleneck (stride 16) adds a global context vector (the mean of its features through
-    a linear layer) to every position: colour depends on what the whole scene is.
+    a linear layer) to every position: colour depends on what the whole scene is. Hints join
+    later, in the decoder (:class:`HintBranch`), so the context is of L alone.
 
     >>> net = ColorizerNet({"num_bins": 10}).eval()
     >>> net(torch.zeros(1, 1, 50, 70), torch.zeros(1, 3, 50, 70)).shape
@@ -72,7 +107,8 @@ class ColorizerNet(nn.Module):
         channels: Sequence[int] = [int(c) for c in self.config["channels"]]
         self.kind, self.hints = kind, bool(self.config["hints"])
         self.stride = 2 ** len(channels)
-        self.encoder = Encoder(channels, in_channels=4 if self.hints else 1)
+        self.encoder = Encoder(channels, in_channels=1)
+        self.hint_branch = HintBranch(channels[1], channels[2]) if self.hints else None
         self.context = nn.Linear(channels[-1], channels[-1])
         self.bottleneck = conv3x3(channels[-1], channels[-1])
         # Up from stride 16 to stride 4: one stage per encoder level above stride 4.
@@ -95,12 +131,13 @@ class ColorizerNet(nn.Module):
         Classification: logits (B, Q, ...); otherwise ab / 110 in (-1, 1), (B, 2, ...).
         """
         height, width = lightness.shape[-2:]
-        x = lightness
-        if self.hints:
-            if hints is None:
+        features = self.encoder(pad_to_multiple(lightness, self.stride))
+        if self.hint_branch is not None:
+            if hints is None:  # the same as hint channels of zeros
                 hints = lightness.new_zeros(lightness.shape[0], 3, height, width)
-            x = torch.cat([lightness, hints], dim=1)
-        features = self.encoder(pad_to_multiple(x, self.stride))
+            padded = F.pad(hints, (0, -width % self.stride, 0, -height % self.stride))
+            to4, to8 = self.hint_branch(padded, features[1])
+            features[1], features[2] = features[1] + to4, features[2] + to8
         x = features[-1]
         x = F.relu(self.bottleneck(x) + self.context(x.mean(dim=(2, 3)))[:, :, None, None])
         for up, skip in zip(self.ups, reversed(features[1:-1]), strict=True):
