@@ -624,6 +624,21 @@ def test_the_network_decodes_with_the_same_annealed_mean_as_the_bins(temperature
     np.testing.assert_allclose(ab, expected, atol=1e-2)
 
 
+@pytest.mark.parametrize(("correction", "expected"), [(1.0, "data"), (0.0, "rebalanced")])
+def test_the_prior_correction_divides_the_rebalancing_boost_back_out(correction, expected):
+    """A network trained with rebalancing predicts p * w; correction 1 recovers p's mean."""
+    model = classifier(prior_correction=correction)
+    prior = np.linspace(1, 16, 16) ** 2
+    prior /= prior.sum()
+    model.bin_prior.copy_(torch.tensor(prior, dtype=torch.float32))
+    boosted = prior * rebalancing_weights(prior)
+    logits = torch.tensor(np.log(boosted), dtype=torch.float32)[None, :, None, None]
+    with torch.no_grad():
+        ab = model.decode(logits, temperature=1.0)[0, :, 0, 0].numpy() * 110
+    distribution = {"data": prior, "rebalanced": boosted / boosted.sum()}[expected]
+    np.testing.assert_allclose(ab, distribution @ np.array(WIDE_CENTRES), atol=1e-3)
+
+
 @pytest.mark.parametrize("model", [classifier(), regressor()], ids=["classification", "regression"])
 def test_predict_ab_is_at_the_input_size(model):
     with torch.no_grad():

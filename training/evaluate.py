@@ -34,6 +34,7 @@ that switch. Scores: the Lab statistics distance to the style
 from __future__ import annotations
 
 import argparse
+import copy
 import re
 import statistics
 import sys
@@ -77,6 +78,14 @@ DEFAULT_SHIFTS = (0.2, 0.4, 0.6, 0.8)  # turns of the HSV hue circle
 CARD_SECTION = "## Evaluation"  # each protocol writes "## Evaluation: <protocol>"
 
 Recolor = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def split_images(data, size: int, limit: int | None, split: str = "val") -> list[np.ndarray]:
+    """The images of one split (short side ``size``); with ``limit``, that many spread evenly
+    over the split (files sort by source, so the first ones would all be of one source)."""
+    folder = ImageFolder(data, split=split, short_side=size)
+    count = len(folder) if limit is None else min(limit, len(folder))
+    return [folder[round(i)] for i in np.linspace(0, len(folder) - 1, count)] if count else []
 
 
 def recolor_methods(checkpoints: dict[str, str]) -> dict[str, Recolor]:
@@ -167,10 +176,12 @@ def with_ab(image: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return lab_to_srgb(lab)
 
 
-def colorize_methods(models: dict[str, str], mean_ab: np.ndarray) -> dict[str, Colorize]:
+def colorize_methods(
+    models: dict[str, str], mean_ab: np.ndarray, prior_corrections: tuple[float, ...] = ()
+) -> dict[str, Colorize]:
     """Grey and the mean colour ``mean_ab`` everywhere (the two baselines), then per model name
-    -> checkpoint name: the model (classification models at each temperature and with 0..10
-    simulated hints)."""
+    -> checkpoint name: the model (classification models at each temperature, with 1..10
+    simulated hints, and at T = 0.38 with each of ``prior_corrections`` instead of its own)."""
     from colorlab.colorize import colorize, grey, load_colorizer
     from colorlab.colorize.hints import simulate_hints
 
@@ -185,6 +196,12 @@ def colorize_methods(models: dict[str, str], mean_ab: np.ndarray) -> dict[str, C
             continue
         for t in COLORIZE_TEMPERATURES:
             methods[f"{label} T={t}"] = lambda image, rng, m=model, t=t: colorize(image, m, t)
+        for correction in prior_corrections:
+            variant = copy.copy(model)  # the same weights, decoded otherwise
+            variant.prior_correction = correction
+            methods[f"{label} T=0.38, prior correction {correction:g}"] = (
+                lambda image, rng, m=variant: colorize(image, m)
+            )
         if model.hints:
             for n in COLORIZE_HINTS[1:]:
                 methods[f"{label} T=0.38, {n} hints"] = lambda image, rng, m=model, n=n: colorize(
@@ -227,7 +244,9 @@ def evaluate_colorize(
     return results
 
 
-def colorize_table(results: dict[str, dict[str, float]], images: int, size: int, data) -> str:
+def colorize_table(
+    results: dict[str, dict[str, float]], images: int, size: int, data, split: str = "val"
+) -> str:
     def row(name: str, r: dict[str, float]) -> list[str]:
         if name == "ground truth":
             return [name, "", "", "", "", f"{r['cf']:.1f}", "0", "", "", ""]
@@ -238,8 +257,11 @@ def colorize_table(results: dict[str, dict[str, float]], images: int, size: int,
         ]  # fmt: skip
 
     return markdown_table(
-        f"Validation split of {', '.join(Path(d).name for d in data)}: {images} images "
-        f"(short side {size} px), colorized from their L at working size 256. ms: wall time "
+        f"{'Validation' if split == 'val' else 'Training'} split of "
+        f"{', '.join(Path(d).name for d in data)}: {images} images "
+        f"(short side {size} px), colorized from their L at working size 256; classification "
+        "rows decode with the checkpoint's own prior correction unless they name one. Mean "
+        "colour: the training photos' mean ab everywhere. ms: wall time "
         "per image as evaluated (other jobs may share the CPU; `benchmarks.bench_colorize` "
         "times the models alone).",
         ["method", "PSNR dB", "SSIM", "CIE76", "CIEDE2000", "colourfulness", "DeltaCF", "AuC",
@@ -348,8 +370,7 @@ def run_stylize(args: argparse.Namespace) -> str:
 
 def run_recolor(args: argparse.Namespace) -> str:
     checkpoints = dict(item.split("=", 1) for item in args.checkpoint)
-    validation = ImageFolder(args.data, split="val", short_side=args.size)
-    images = [validation[i] for i in range(len(validation))][: args.limit]
+    images = split_images(args.data, args.size, args.limit)
     methods = recolor_methods(checkpoints)
     if args.protocol == "single-entry":
         measure = lambda image, method, index: single_entry_edit(image, method, args.k)  # noqa: E731
@@ -362,8 +383,7 @@ def run_recolor(args: argparse.Namespace) -> str:
 def run_hints(args: argparse.Namespace) -> str:
     from colorlab.colorize import MODELS, colorize, load_colorizer
 
-    validation = ImageFolder(args.data, split="val", short_side=args.size)
-    images = [validation[i] for i in range(len(validation))][: args.limit]
+    images = split_images(args.data, args.size, args.limit)
     methods = {}
     for name in args.methods:
         model = load_colorizer(MODELS[name])
@@ -389,12 +409,12 @@ def run_colorize(args: argparse.Namespace) -> str:
     def prior_weights(ab: np.ndarray) -> np.ndarray:
         return inverse_prior[bins.nearest(ab)[0][:, 0]].reshape(ab.shape[:2])
 
-    validation = ImageFolder(args.data, split="val", short_side=args.size)
-    images = [validation[i] for i in range(len(validation))][: args.limit]
+    images = split_images(args.data, args.size, args.limit, args.split)
     models = {name: MODELS[name] for name in args.methods}
     mean_ab = bins.prior @ bins.centres  # the training photos' mean colour
-    results = evaluate_colorize(images, colorize_methods(models, mean_ab), prior_weights)
-    return colorize_table(results, len(images), args.size, args.data)
+    methods = colorize_methods(models, mean_ab, tuple(args.prior_corrections))
+    results = evaluate_colorize(images, methods, prior_weights)
+    return colorize_table(results, len(images), args.size, args.data, args.split)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -404,6 +424,19 @@ def main(argv: list[str] | None = None) -> int:
     colorize.add_argument("--data", nargs="+", default=[str(DEFAULT_DATA[0])])
     colorize.add_argument("--size", type=int, default=256, help="short side of the images")
     colorize.add_argument("--limit", type=int, default=None, help="at most this many images")
+    colorize.add_argument(
+        "--prior-corrections",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also decode classification models with these prior corrections (0 to 1)",
+    )
+    colorize.add_argument(
+        "--split",
+        choices=["val", "train"],
+        default="val",
+        help="train: to choose settings (the default temperature) without looking at validation",
+    )
     colorize.add_argument(
         "--methods",
         nargs="+",

@@ -65,6 +65,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--init", metavar="DIR", help="start from this checkpoint (fine-tuning)")
     p.add_argument("--l1-weight", type=float, default=100.0, help="pix2pix: weight of L1")
     p.add_argument("--bins-min-count", type=int, default=1, help="pixels to make a class")
+    p.add_argument(
+        "--prior-correction",
+        type=float,
+        default=DEFAULT_CONFIG["prior_correction"],
+        help="classification: how much of the rebalancing boost decoding removes (0 to 1)",
+    )
     return p.parse_args(argv)
 
 
@@ -164,7 +170,13 @@ Use it with ColorLab: `python -m colorlab colorize IMAGE -o OUT --method {info["
         else ""
     }; output {
         f"{c['num_bins']} class logits" if kind == "classification" else "ab (tanh x 110)"
-    } at a quarter of the input resolution, upsampled bilinearly; full-resolution L is kept.
+    } at a quarter of the input resolution, upsampled bilinearly; full-resolution L is kept.{
+        " Decoding divides the rebalancing weights back out to the power "
+        f"{c['prior_correction']:g} before the annealed mean (`prior_correction` in config.json;"
+        " 0 would be Zhang et al.'s vivid rebalanced distribution, 1 the plain posterior)."
+        if kind == "classification"
+        else ""
+    }
 - {info["params"]:,} parameters, {info["params"] * 4 / 1e6:.1f} MB as float32 safetensors.
 
 ## Training
@@ -216,13 +228,14 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(
                 f"--init {args.init} is a {init_config['kind']} model, not {args.kind}"
             )
-        config = {k: init_config[k] for k in DEFAULT_CONFIG}
+        config = {k: init_config.get(k, DEFAULT_CONFIG[k]) for k in DEFAULT_CONFIG}
+        config["prior_correction"] = args.prior_correction
         model = ColorizerNet(config)
         if fresh := warm_start(model, state_dict):
             print(f"--init {args.init}: new layers {', '.join(fresh)}")
     else:
         config = {**DEFAULT_CONFIG, "kind": args.kind, "channels": args.channels}
-        config["hints"] = classes
+        config.update(hints=classes, prior_correction=args.prior_correction)
         bins = training_bins(train_images, args.bins_min_count) if classes else None
         config["num_bins"] = bins.size if classes else 0
         model = ColorizerNet(config)

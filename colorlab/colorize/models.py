@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorlab.colorize.bins import DEFAULT_TEMPERATURE
+from colorlab.colorize.bins import DEFAULT_TEMPERATURE, LAMBDA
 from colorlab.nn import AB_SCALE, Encoder, conv3x3, pad_to_multiple
 
 KINDS = ("classification", "regression", "pix2pix")
@@ -37,6 +37,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "channels": [32, 64, 128, 256],  # encoder widths at strides 2, 4, 8, 16
     "hints": True,  # take hint ab + mask as input (Zhang et al. 2017)
     "num_bins": 313,
+    # Decoding: divide the predicted distribution by the rebalancing weights to this power
+    # before the annealed mean (0: Zhang et al.'s rebalanced distribution; 1: the plain
+    # posterior, as if trained without rebalancing). See ColorizerNet.decode.
+    "prior_correction": 0.5,
 }
 OUTPUT_STRIDE = 4  # the head predicts at a quarter of the input resolution, as in the paper
 
@@ -106,6 +110,7 @@ class ColorizerNet(nn.Module):
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         channels: Sequence[int] = [int(c) for c in self.config["channels"]]
         self.kind, self.hints = kind, bool(self.config["hints"])
+        self.prior_correction = float(self.config["prior_correction"])
         self.stride = 2 ** len(channels)
         self.encoder = Encoder(channels, in_channels=1)
         self.hint_branch = HintBranch(channels[1], channels[2]) if self.hints else None
@@ -147,13 +152,23 @@ class ColorizerNet(nn.Module):
         return x if self.kind == "classification" else torch.tanh(x)
 
     def decode(self, output: torch.Tensor, temperature: float = DEFAULT_TEMPERATURE):
-        """Head output -> ab / 110 at the head's resolution (annealed mean for classes)."""
+        """Head output -> ab / 110 at the head's resolution (annealed mean for classes).
+
+        Trained with rebalanced cross-entropy, the network's distribution is the data's
+        multiplied by the rebalancing weights w (rare, vivid colours boosted). Before the
+        annealed mean it is divided by ``w ** prior_correction``: 0 keeps the boost (vivid,
+        often wrong: PSNR well below grey's), 1 removes it (the posterior: safe and dull).
+        """
         if self.kind != "classification":
             return output
+        logits = output.float()
+        if self.prior_correction:
+            log_weights = -torch.log((1 - LAMBDA) * self.bin_prior + LAMBDA / len(self.bin_prior))
+            logits = logits - self.prior_correction * log_weights[:, None, None]
         if temperature < 1e-3:  # the limit T -> 0: the mode
-            ab = self.bin_centres[output.argmax(dim=1)].permute(0, 3, 1, 2)
+            ab = self.bin_centres[logits.argmax(dim=1)].permute(0, 3, 1, 2)
         else:
-            weights = torch.softmax(output.float() / temperature, dim=1)
+            weights = torch.softmax(logits / temperature, dim=1)
             ab = torch.einsum("bqhw,qc->bchw", weights, self.bin_centres)
         return ab / AB_SCALE
 
