@@ -196,12 +196,17 @@ def test_a_blue_hint_turns_its_region_blue(client, camera_png):
     assert b_hinted < b_plain - 10, (b_plain, b_hinted)
 
 
-def test_a_low_temperature_gives_more_saturated_colours(client, camera_png):
+def test_a_low_temperature_gives_more_saturated_colours(client, astronaut_png):
+    # A photo with colourful things in it (only its L is used): the cameraman is a grey scene.
     vivid = _load(
-        client.predict(handle_file(camera_png), "classification", 0.05, None, api_name="/colorize")
+        client.predict(
+            handle_file(astronaut_png), "classification", 0.05, None, api_name="/colorize"
+        )
     )
     dull = _load(
-        client.predict(handle_file(camera_png), "classification", 1.0, None, api_name="/colorize")
+        client.predict(
+            handle_file(astronaut_png), "classification", 1.0, None, api_name="/colorize"
+        )
     )
 
     chroma = [np.hypot(*srgb_to_lab(im)[..., 1:].transpose(2, 0, 1)).mean() for im in (vivid, dull)]

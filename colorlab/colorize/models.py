@@ -40,7 +40,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Decoding: divide the predicted distribution by the rebalancing weights to this power
     # before the annealed mean (0: Zhang et al.'s rebalanced distribution; 1: the plain
     # posterior, as if trained without rebalancing). See ColorizerNet.decode.
-    "prior_correction": 0.5,
+    "prior_correction": 0.0,
 }
 OUTPUT_STRIDE = 4  # the head predicts at a quarter of the input resolution, as in the paper
 
