@@ -15,7 +15,7 @@ distribution over those classes per pixel; the distribution is decoded with the 
 - Decoding, the *annealed mean*: ``softmax(log q / T) @ centres``; T -> 0 gives the mode
   (vivid, can be patchy), T = 1 the mean (desaturated); the paper uses T = 0.38
   (:func:`annealed_mean`). A network trained with rebalancing predicts the data's distribution
-  times the weights; ColorLab's decoder divides part of that boost back out first
+  times the weights; ColorLab's decoder can divide part of that boost back out first
   (:meth:`colorlab.colorize.models.ColorizerNet.decode`, ``prior_correction``).
 
 Pure numpy: the torch model keeps the centres and prior as buffers and uses these functions'

@@ -23,11 +23,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorlab.colorize.bins import DEFAULT_TEMPERATURE, LAMBDA
+from colorlab.colorize.bins import DEFAULT_TEMPERATURE, rebalancing_weights
 from colorlab.nn import AB_SCALE, Encoder, conv3x3, pad_to_multiple
 
 KINDS = ("classification", "regression", "pix2pix")
@@ -163,7 +164,8 @@ class ColorizerNet(nn.Module):
             return output
         logits = output.float()
         if self.prior_correction:
-            log_weights = -torch.log((1 - LAMBDA) * self.bin_prior + LAMBDA / len(self.bin_prior))
+            weights = rebalancing_weights(self.bin_prior.cpu().numpy())
+            log_weights = torch.from_numpy(np.log(weights)).to(logits)
             logits = logits - self.prior_correction * log_weights[:, None, None]
         if temperature < 1e-3:  # the limit T -> 0: the mode
             ab = self.bin_centres[logits.argmax(dim=1)].permute(0, 3, 1, 2)
