@@ -48,18 +48,22 @@ def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
     """Undo the sRGB transfer curve (IEC 61966-2-1); values outside [0, 1] extend it oddly."""
     rgb = np.asarray(rgb, dtype=np.float32)
     magnitude = np.abs(rgb)
-    curve = np.where(magnitude <= 0.04045, magnitude / 12.92, ((magnitude + 0.055) / 1.055) ** 2.4)
-    return np.copysign(curve, rgb).astype(np.float32)
+    curve = magnitude + np.float32(0.055)  # float32 and in place: this runs on every pixel
+    curve *= np.float32(1 / 1.055)
+    np.power(curve, np.float32(2.4), out=curve)
+    np.multiply(magnitude, np.float32(1 / 12.92), out=curve, where=magnitude <= 0.04045)
+    return np.copysign(curve, rgb, out=curve)
 
 
 def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
     """Apply the sRGB transfer curve; the inverse of :func:`srgb_to_linear`."""
     linear = np.asarray(linear, dtype=np.float32)
     magnitude = np.abs(linear)
-    curve = np.where(
-        magnitude <= 0.0031308, magnitude * 12.92, 1.055 * magnitude ** (1 / 2.4) - 0.055
-    )
-    return np.copysign(curve, linear).astype(np.float32)
+    curve = np.power(magnitude, np.float32(1 / 2.4))
+    curve *= np.float32(1.055)
+    curve -= np.float32(0.055)
+    np.multiply(magnitude, np.float32(12.92), out=curve, where=magnitude <= 0.0031308)
+    return np.copysign(curve, linear, out=curve)
 
 
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:

@@ -27,8 +27,30 @@ TINY = {"channels": [8, 16, 32], "final_channels": 8}
 
 @pytest.fixture(scope="module")
 def tiny() -> PaletteNet:
+    """A random PaletteNet, its change head random too (a fresh one's starts at zero)."""
     torch.manual_seed(0)
-    return PaletteNet(TINY).eval()
+    model = PaletteNet(TINY).eval()
+    model.decoder.to_change.reset_parameters()
+    return model
+
+
+def test_a_fresh_residual_net_is_the_identity_at_full_resolution(photo):
+    """The change starts at zero, so training starts from 'leave the image alone'."""
+    palette = extract_palette(photo, 4).colors
+    fresh = PaletteNet(TINY).eval()
+    out = PaletteNetRecolorer(photo, palette, working_size=32, model=fresh).apply(palette[::-1])
+    np.testing.assert_allclose(out, photo, atol=2e-3)  # Lab round trip only, no upsampling blur
+
+
+def test_an_absolute_checkpoint_predicts_ab_itself(photo):
+    """Checkpoints from before the residual head (config ``residual: false``) still load."""
+    torch.manual_seed(0)
+    model = PaletteNet({**TINY, "residual": False}).eval()
+    assert "decoder.to_ab.weight" in model.state_dict()
+    source, palette = net_input(photo, 4)
+    with torch.no_grad():
+        out = model(source, palette)
+    assert not torch.allclose(out[:, 1:], source[:, 1:], atol=1e-2)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +87,7 @@ def test_predicted_ab_stays_in_the_lab_range(tiny, photo):
     extreme[0, :, 3] = 1
     with torch.inference_mode():
         out = tiny(source, extreme)
-    assert out[:, 1:].abs().max() <= 1  # tanh: |ab| <= 110 Lab units
+    assert out[:, 1:].abs().max() <= 1  # |ab| <= 110 Lab units
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 7), (33, 17), (64, 64), (150, 97), (17, 300)])

@@ -181,7 +181,8 @@ def colorize_methods(
 ) -> dict[str, Colorize]:
     """Grey and the mean colour ``mean_ab`` everywhere (the two baselines), then per model name
     -> checkpoint name: the model (classification models at each temperature, with 1..10
-    simulated hints, and at T = 0.38 with each of ``prior_corrections`` instead of its own)."""
+    simulated hints, and at each temperature with each of ``prior_corrections``, rows then
+    naming the correction they decode with)."""
     from colorlab.colorize import colorize, grey, load_colorizer
     from colorlab.colorize.hints import simulate_hints
 
@@ -194,18 +195,22 @@ def colorize_methods(
         if model.kind != "classification":
             methods[label] = lambda image, rng, model=model: colorize(image, model)
             continue
+        own = f", prior correction {model.prior_correction:g}" if prior_corrections else ""
         for t in COLORIZE_TEMPERATURES:
-            methods[f"{label} T={t}"] = lambda image, rng, m=model, t=t: colorize(image, m, t)
+            methods[f"{label} T={t}{own}"] = lambda image, rng, m=model, t=t: colorize(image, m, t)
         for correction in prior_corrections:
             variant = copy.copy(model)  # the same weights, decoded otherwise
             variant.prior_correction = correction
-            methods[f"{label} T=0.38, prior correction {correction:g}"] = (
-                lambda image, rng, m=variant: colorize(image, m)
-            )
+            for t in COLORIZE_TEMPERATURES:
+                methods[f"{label} T={t}, prior correction {correction:g}"] = (
+                    lambda image, rng, m=variant, t=t: colorize(image, m, t)
+                )
         if model.hints:
             for n in COLORIZE_HINTS[1:]:
-                methods[f"{label} T=0.38, {n} hints"] = lambda image, rng, m=model, n=n: colorize(
-                    image, m, hints=simulate_hints(srgb_to_lab(image)[..., 1:], rng, count=n)
+                methods[f"{label} T=0.38{own}, {n} hints"] = lambda image, rng, m=model, n=n: (
+                    colorize(
+                        image, m, hints=simulate_hints(srgb_to_lab(image)[..., 1:], rng, count=n)
+                    )
                 )
     return methods
 
@@ -505,7 +510,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     command = "python -m training.evaluate " + " ".join(argv or sys.argv[1:])
     protocol = {
-        "colorize": "colorize",
+        "colorize": "colorize"
+        if getattr(args, "split", "val") == "val"
+        else "decoding, training split",
         "hints": "hint locality",
         "recolor": "single-entry edits"
         if getattr(args, "protocol", None) == "single-entry"

@@ -150,7 +150,8 @@ def model_card(info: dict) -> str:
     loss = {
         "classification": "rebalanced soft cross-entropy (5 nearest classes, sigma 5, lambda 0.5)",
         "regression": "L1 on ab / 110",
-        "pix2pix": "L1 on ab / 110 (adversarial term not included)",
+        "pix2pix": f"{a['l1_weight']:g} x L1 on ab / 110 plus the PatchGAN's adversarial loss "
+        "(the validation loss is the L1 term alone)",
     }[kind]
     return f"""---
 library_name: pytorch

@@ -101,12 +101,13 @@ with Given Color Palette" (CVPRW), sized for a CPU. Use it with ColorLab:
 ## Model
 - Encoder: conv stem (stride 2) and residual stages, widths {info["config"]["channels"]}; decoder:
   upsample + 2 convolutions per stage with the encoder skip and the target palette tiled in at
-  every scale; the last stage re-attaches the source L and predicts ab (tanh x 110).
-  Output L = source L exactly.
+  every scale; the last stage re-attaches the source L and predicts the change of ab (tanh x
+  110; `residual` in config.json), added to the source's ab. Output L = source L exactly.
 - Palettes of 1-8 colours as 8 slots (scaled Lab + used-mask), ordered dark to light as
   `colorlab.palette` returns them; trained with 3-8 colours.
 - {info["params"]:,} parameters, {info["params"] * 4 / 1e6:.1f} MB as float32 safetensors.
-  Predicts at a working size (long side 256 px by default) and upsamples ab to full resolution.
+  Predicts at a working size (long side 256 px by default); the change is upsampled and added
+  to the full-resolution source, so colours the edit leaves alone keep their detail.
 
 ## Training
 - Data: {info["train_images"]} training and {info["val_images"]} validation images from
@@ -142,10 +143,10 @@ crops.
   kept exactly), so a target palette much lighter or darker than the source only lends its
   hue and chroma.
 - Palette entries are matched by position (dark to light); more than 8 colours are refused.
-- Colour is predicted at the working size and upsampled bilinearly (on the validation photos
-  that step alone costs about 0.6 CIEDE2000 against the exact target), so fine colour detail
-  of large images is softened. The numbers above are on 128 px crops; see
-  `training/evaluate.py` for full images and the comparison with Chang et al. 2015.
+- The change of colour is predicted at the working size and upsampled bilinearly, so where an
+  edit moves colours, their boundaries are as sharp as the working size allows. The numbers
+  above are on 128 px crops; see `training/evaluate.py` for full images and the comparison
+  with Chang et al. 2015.
 """
 
 

@@ -13,10 +13,12 @@ network was trained with palettes of 3 to 8 colours extracted by :func:`extract_
 1 and 2 are accepted but untrained. One model serves every size: the slots share what they
 learn, and the app ships one checkpoint instead of six.
 
-Full resolution: the network predicts ab at a working size (long side ``working_size`` pixels,
-aspect kept, padded to a multiple of the total stride); ab is upsampled bilinearly to the full
-image and recombined with the full-resolution L. :class:`PaletteNetRecolorer` runs the encoder
-once per image, so each palette edit costs only the decoder.
+Full resolution: the network predicts at a working size (long side ``working_size`` pixels,
+aspect kept, padded to a multiple of the total stride). It predicts the *change* of ab
+(``residual`` in the config), which is upsampled bilinearly and added to the full-resolution
+source, so fine colour detail survives and colours the edit leaves alone stay exactly as they
+were. :class:`PaletteNetRecolorer` runs the encoder once per image, so each palette edit costs
+only the decoder.
 
 Tensors: Lab images are scaled to about [-1, 1] as ``(L/50 - 1, a/110, b/110)``, shape
 (B, 3, H, W); palettes are (B, 8, 4). Weights come from ``colorlab.hub`` under the name
@@ -57,6 +59,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "channels": [32, 64, 128, 256],  # encoder widths; each stage halves the resolution
     "final_channels": 16,  # width of the last, full-working-resolution decoder stage
     "palette_slots": PALETTE_SLOTS,
+    # True: the decoder predicts the change of ab, added to the source's ab, so an entry left
+    # alone can leave its pixels alone (and at full resolution). False: absolute ab, as in the
+    # paper (checkpoints before issue 11).
+    "residual": True,
 }
 
 
@@ -143,9 +149,12 @@ class DecoderStage(nn.Module):
 
 
 class Decoder(nn.Module):
-    """Encoder features + source L + palette -> ab in (-1, 1) (tanh; times 110 in Lab units)."""
+    """Encoder features + source L + palette -> ab in (-1, 1) (tanh; times 110 in Lab units),
+    or with ``residual`` the change of ab, its last convolution starting at zero (no change)."""
 
-    def __init__(self, channels: Sequence[int], final_channels: int, palette_dim: int) -> None:
+    def __init__(
+        self, channels: Sequence[int], final_channels: int, palette_dim: int, residual: bool
+    ) -> None:
         super().__init__()
         self.bottleneck = PaletteConv(channels[-1], palette_dim, channels[-1])
         self.stages = nn.ModuleList(
@@ -154,7 +163,14 @@ class Decoder(nn.Module):
         )
         # The last stage returns to the working resolution and re-attaches the source L.
         self.final = DecoderStage(channels[0], 1, palette_dim, final_channels)
-        self.to_ab = conv3x3(final_channels, 2)
+        self.residual = residual
+        head = conv3x3(final_channels, 2)
+        if residual:  # named apart, so that a warm start from an absolute model skips it
+            nn.init.zeros_(head.weight)
+            nn.init.zeros_(head.bias)
+            self.to_change = head
+        else:
+            self.to_ab = head
 
     def forward(
         self, features: Sequence[torch.Tensor], source_l: torch.Tensor, palette: torch.Tensor
@@ -164,7 +180,7 @@ class Decoder(nn.Module):
         for stage, skip in zip(self.stages, reversed(features[:-1]), strict=True):
             x = stage(x, skip, palette)
         x = self.final(x, source_l, palette)
-        return torch.tanh(self.to_ab(x))
+        return torch.tanh(self.to_change(x) if self.residual else self.to_ab(x))
 
 
 class PaletteNet(nn.Module):
@@ -174,7 +190,8 @@ class PaletteNet(nn.Module):
     cost more than the rest of the network on a CPU), then residual stages each halving the
     resolution. Decoder: per stage, upsample x2, concatenate the encoder skip and the palette
     tiled to every pixel, two 3x3 convolutions; the last stage returns to the input resolution,
-    concatenates the source L, and predicts ab with tanh (times 110 in Lab units).
+    concatenates the source L, and predicts the change of ab with tanh (times 110 in Lab
+    units; ``residual``), added to the source's ab.
 
     ``config``: ``channels`` (encoder widths, each stage halving the resolution; the total
     stride is ``2 ** len(channels)``), ``final_channels`` and ``palette_slots`` (8). See
@@ -193,7 +210,10 @@ class PaletteNet(nn.Module):
         self.slots = int(self.config["palette_slots"])
         self.stride = 2 ** len(channels)
         self.encoder = Encoder(channels)
-        self.decoder = Decoder(channels, int(self.config["final_channels"]), self.slots * 4)
+        self.residual = bool(self.config["residual"])
+        self.decoder = Decoder(
+            channels, int(self.config["final_channels"]), self.slots * 4, self.residual
+        )
 
     def pad(self, source: torch.Tensor) -> torch.Tensor:
         """Pad (replicating the border) at the bottom and right to a multiple of the stride."""
@@ -206,8 +226,10 @@ class PaletteNet(nn.Module):
         """
         height, width = source.shape[-2:]
         padded = self.pad(source)
-        ab = self.decoder(self.encoder(padded), padded[:, :1], palette)
-        return torch.cat([source[:, :1], ab[..., :height, :width]], dim=1)
+        ab = self.decoder(self.encoder(padded), padded[:, :1], palette)[..., :height, :width]
+        if self.residual:
+            ab = (source[:, 1:] + ab).clamp(-1, 1)  # |ab| <= 110, as the absolute head's tanh
+        return torch.cat([source[:, :1], ab], dim=1)
 
 
 # --- loading the shipped weights ---------------------------------------------------------------
@@ -273,8 +295,8 @@ class PaletteNetRecolorer:
         self.shape = image.shape
         height, width = image.shape[:2]
         self.work_size = working_shape((height, width), working_size)
-        lab = srgb_to_lab(image)
-        self._full_l = lab[..., 0]
+        self._full_lab = srgb_to_lab(image)
+        lab = self._full_lab
         with torch.inference_mode():
             source = lab_to_tensor(lab)
             if self.work_size != (height, width):
@@ -299,9 +321,11 @@ class PaletteNetRecolorer:
             if self.work_size != (height, width):
                 ab = F.interpolate(ab, size=(height, width), mode="bilinear")
             ab = (ab[0] * AB_SCALE).permute(1, 2, 0).numpy()
-        lab = np.empty((height, width, 3), dtype=np.float32)
-        lab[..., 0] = self._full_l
-        lab[..., 1:] = ab
+        lab = self._full_lab.copy()
+        if self.model.residual:  # the change, upsampled, onto the full-resolution colours
+            lab[..., 1:] = np.clip(lab[..., 1:] + ab, -AB_SCALE, AB_SCALE)  # as forward does
+        else:
+            lab[..., 1:] = ab
         return lab_to_srgb(lab)
 
     __call__ = apply  # the prepared recolorer is the function of the target palette
