@@ -445,8 +445,9 @@ def draw_curve(path: Path, log: list[dict], val_key: str, title: str) -> None:
         return
     figure, axes = plt.subplots(figsize=(7.2, 4.2), dpi=100, layout="constrained")
     if len(train):
-        axes.plot(*train.T, color="0.8", linewidth=0.6, label="training (per logged step)")
         window = max(1, len(train) // 50)
+        if window > 1:  # the raw losses behind their running mean
+            axes.plot(*train.T, color="0.8", linewidth=0.6, label="training (per logged step)")
         smooth = np.convolve(train[:, 1], np.ones(window) / window, mode="valid")
         label = f"training (running mean of {window})" if window > 1 else "training"
         axes.plot(train[window - 1 :, 0], smooth, color="0.35", label=label)

@@ -296,9 +296,8 @@ class PaletteNetRecolorer:
         height, width = image.shape[:2]
         self.work_size = working_shape((height, width), working_size)
         self._full_lab = srgb_to_lab(image)
-        lab = self._full_lab
         with torch.inference_mode():
-            source = lab_to_tensor(lab)
+            source = lab_to_tensor(self._full_lab)
             if self.work_size != (height, width):
                 source = resize(source, self.work_size)
             padded = self.model.pad(source).contiguous(memory_format=torch.channels_last)
