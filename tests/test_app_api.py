@@ -196,11 +196,6 @@ def test_a_blue_hint_turns_its_region_blue(client, camera_png):
     assert b_hinted < b_plain - 10, (b_plain, b_hinted)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect (issue 11): with the shipped prior correction 0.3 the temperature "
-    "barely changes this photo's saturation (chroma 22.2 at T 0.05, 22.8 at T 1)",
-)
 def test_a_low_temperature_gives_more_saturated_colours(client, astronaut_png):
     # A photo with colourful things in it (only its L is used): the cameraman is a grey scene.
     vivid = _load(

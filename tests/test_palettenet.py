@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from colorlab.color import srgb_to_lab
+from colorlab.color import rotate_hues, srgb_to_lab
 from colorlab.errors import CheckpointError, InvalidParameterError
 from colorlab.hub import save_checkpoint
 from colorlab.methods import get_method
@@ -18,8 +18,12 @@ from colorlab.recolor.palettenet import (
     PaletteNet,
     PaletteNetRecolorer,
     encode_palette,
+    entry_moves,
     lab_to_tensor,
     load_palettenet,
+    membership_logits,
+    slots_to_lab,
+    tensor_lab_units,
 )
 
 TINY = {"channels": [8, 16, 32], "final_channels": 8}
@@ -27,30 +31,11 @@ TINY = {"channels": [8, 16, 32], "final_channels": 8}
 
 @pytest.fixture(scope="module")
 def tiny() -> PaletteNet:
-    """A random PaletteNet, its change head random too (a fresh one's starts at zero)."""
+    """A random PaletteNet, its membership correction random too (a fresh one's is zero)."""
     torch.manual_seed(0)
     model = PaletteNet(TINY).eval()
-    model.decoder.to_change.reset_parameters()
+    model.decoder.to_membership.reset_parameters()
     return model
-
-
-def test_a_fresh_residual_net_is_the_identity_at_full_resolution(photo):
-    """The change starts at zero, so training starts from 'leave the image alone'."""
-    palette = extract_palette(photo, 4).colors
-    fresh = PaletteNet(TINY).eval()
-    out = PaletteNetRecolorer(photo, palette, working_size=32, model=fresh).apply(palette[::-1])
-    np.testing.assert_allclose(out, photo, atol=2e-3)  # Lab round trip only, no upsampling blur
-
-
-def test_an_absolute_checkpoint_predicts_ab_itself(photo):
-    """Checkpoints from before the residual head (config ``residual: false``) still load."""
-    torch.manual_seed(0)
-    model = PaletteNet({**TINY, "residual": False}).eval()
-    assert "decoder.to_ab.weight" in model.state_dict()
-    source, palette = net_input(photo, 4)
-    with torch.no_grad():
-        out = model(source, palette)
-    assert not torch.allclose(out[:, 1:], source[:, 1:], atol=1e-2)
 
 
 @pytest.fixture(scope="module")
@@ -63,30 +48,81 @@ def net_input(image: np.ndarray, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     return lab_to_tensor(srgb_to_lab(image)), encode_palette(palette)[None]
 
 
+def test_an_unedited_palette_leaves_every_pixel_where_it_was(tiny, photo):
+    """Whatever the network's memberships, entries that do not move move no pixel."""
+    palette = extract_palette(photo, 4).colors
+    out = PaletteNetRecolorer(photo, palette, working_size=32, model=tiny).apply(palette)
+    np.testing.assert_allclose(out, photo, atol=2e-3)  # the Lab round trip only
+
+
+def test_a_fresh_network_is_the_prior_membership_alone(photo):
+    source, slots = net_input(photo, 4)
+    fresh = PaletteNet(TINY).eval()
+    with torch.inference_mode():
+        correction = fresh.correction(source, slots)
+        weights = fresh.memberships(source, slots, correction)
+    palette, used = slots_to_lab(slots)
+    prior = torch.softmax(membership_logits(tensor_lab_units(source), palette, used), dim=1)
+    assert not correction.any()
+    torch.testing.assert_close(weights, prior)
+    assert not weights[:, 4:].any()  # unused slots own no pixel
+    torch.testing.assert_close(weights.sum(1), torch.ones_like(weights[:, 0]))
+
+
+def two_colours() -> tuple[torch.Tensor, torch.Tensor]:
+    """Lab (1, 3, 8, 10): a red left half and a blue right half, and that palette (1, 2, 3)."""
+    palette = torch.tensor([[[45.0, 60.0, 40.0], [40.0, 10.0, -55.0]]])
+    lab = torch.empty(1, 3, 8, 10)
+    lab[..., :5], lab[..., 5:] = palette[0, 0, :, None, None], palette[0, 1, :, None, None]
+    return lab, palette
+
+
+def test_prior_membership_is_a_soft_partition_that_favours_the_nearest_entry():
+    lab, palette = two_colours()
+    lab[0, :, 0, 0] = palette[0].mean(0)  # halfway: shared
+    weights = torch.softmax(membership_logits(lab, palette, torch.ones(1, 2, dtype=bool)), 1)
+    assert (weights[0, 0, 1:, :5] > 0.99).all() and (weights[0, 1, :, 5:] > 0.99).all()
+    torch.testing.assert_close(weights[0, :, 0, 0], torch.tensor([0.5, 0.5]))
+
+
+def test_a_moved_entry_turns_and_scales_its_pixels_and_a_grey_one_translates_them():
+    source = torch.tensor([[[30.0, 40.0], [2.0, 1.0]]])  # chromatic, then near grey
+    target = torch.tensor([[[-40.0, 30.0], [12.0, -9.0]]])  # a quarter turn; a translation
+    ab = torch.tensor([[30.0, 60.0], [40.0, 80.0]]).view(1, 2, 1, 2)  # on the entry; twice it
+    moves = entry_moves(ab, source, target)
+    turned = ab + moves[:, 0]
+    torch.testing.assert_close(turned[0, :, 0, 0], target[0, 0])  # a pixel at c lands on c'
+    torch.testing.assert_close(turned[0, :, 0, 1], 2 * target[0, 0])
+    torch.testing.assert_close(moves[0, 1, :, 0, 0], target[0, 1] - source[0, 1])
+    assert not entry_moves(ab, source, source).any()
+
+
 @pytest.mark.parametrize("k", range(3, 9))
 def test_every_palette_size_from_3_to_8_gives_a_full_lab_image(tiny, photo, k):
     source, palette = net_input(photo, k)
     assert palette[0, :, 3].sum() == len(extract_palette(photo, k))  # the used-slot mask
+    target = palette.clone()
+    target[:, :k, 1:3] = -target[:, :k, 1:3]  # every hue turned half way round
     with torch.inference_mode():
-        out = tiny(source, palette)
+        out = tiny(source, palette, target)
     assert out.shape == source.shape
     assert torch.isfinite(out).all()
+    assert (out[:, 1:] - source[:, 1:]).abs().mean() > 0.01
 
 
 def test_output_lightness_is_the_source_lightness_exactly(tiny, photo):
     source, palette = net_input(photo, 5)
     with torch.inference_mode():
-        out = tiny(source, palette)
+        out = tiny(source, palette, palette.flip(1))
     assert torch.equal(out[:, 0], source[:, 0])
 
 
 def test_predicted_ab_stays_in_the_lab_range(tiny, photo):
-    source, _ = net_input(photo, 5)
-    extreme = torch.zeros(1, 8, 4)
-    extreme[0, :, :3] = 30.0  # far outside anything the encoding produces
-    extreme[0, :, 3] = 1
+    source, palette = net_input(photo, 5)
+    extreme = palette.clone()
+    extreme[0, :5, 1:3] = 30.0  # far outside anything the encoding produces
     with torch.inference_mode():
-        out = tiny(source, extreme)
+        out = tiny(source, palette, extreme)
     assert out[:, 1:].abs().max() <= 1  # |ab| <= 110 Lab units
 
 
@@ -103,23 +139,23 @@ def test_any_image_size_comes_back_at_its_own_size(tiny, shape):
 
 def test_full_resolution_output_keeps_the_image_lightness(tiny, astronaut):
     palette = extract_palette(astronaut, 5).colors
-    out = PaletteNetRecolorer(astronaut, palette, working_size=128, model=tiny).apply(palette)
+    vivid = rotate_hues(palette, 150) * 0.2 + np.array([0.8, 0, 0], np.float32)  # out of gamut
+    out = PaletteNetRecolorer(astronaut, palette, working_size=128, model=tiny).apply(vivid)
     change = np.abs(srgb_to_lab(out)[..., 0] - srgb_to_lab(astronaut)[..., 0])
-    assert np.median(change) < 0.05  # only gamut clipping moves L
-    assert change.mean() < 2
+    assert change.max() < 0.05  # colours pushed out of gamut are desaturated, not clipped
 
 
-def test_prepared_edits_match_one_shot_runs_and_skip_the_encoder(tiny, photo):
+def test_prepared_edits_match_one_shot_runs_and_run_no_network(tiny, photo):
     source = extract_palette(photo, 4).colors
     targets = [source[::-1].copy(), np.clip(source + 0.2, 0, 1)]
     recolorer = PaletteNetRecolorer(photo, source, working_size=96, model=tiny)
     calls = []
-    hook = tiny.encoder.register_forward_hook(lambda *_: calls.append(1))
+    hooks = [m.register_forward_hook(lambda *_: calls.append(1)) for m in tiny.children()]
     try:
         prepared = [recolorer.apply(t) for t in targets]
     finally:
-        hook.remove()
-    assert calls == []  # an edit runs the decoder only
+        [hook.remove() for hook in hooks]
+    assert calls == []  # the memberships were computed once, at preparation
     for target, result in zip(targets, prepared, strict=True):
         fresh = PaletteNetRecolorer(photo, source, working_size=96, model=tiny).apply(target)
         np.testing.assert_allclose(result, fresh, atol=1e-6)
@@ -127,9 +163,8 @@ def test_prepared_edits_match_one_shot_runs_and_skip_the_encoder(tiny, photo):
 
 
 def test_palettes_outside_1_to_8_colours_or_mismatched_are_refused(tiny, photo):
-    recolorer = PaletteNetRecolorer(photo, np.zeros((9, 3), np.float32), model=tiny)
     with pytest.raises(InvalidParameterError, match="1 to 8 colours"):
-        recolorer.apply(np.zeros((9, 3), np.float32))
+        PaletteNetRecolorer(photo, np.zeros((9, 3), np.float32), model=tiny)
     recolorer = PaletteNetRecolorer(photo, np.zeros((4, 3), np.float32), model=tiny)
     with pytest.raises(InvalidParameterError, match="one target colour per palette entry"):
         recolorer.apply(np.zeros((5, 3), np.float32))
@@ -148,7 +183,8 @@ def test_checkpoint_round_trip_through_the_hub_files(tmp_path, tiny, photo):
     assert loaded is load_palettenet(str(tmp_path / "pn"))  # once per process
     source, palette = net_input(photo, 6)
     with torch.inference_mode():
-        torch.testing.assert_close(loaded(source, palette), tiny(source, palette))
+        target = palette.flip(1)
+        torch.testing.assert_close(loaded(source, palette, target), tiny(source, palette, target))
 
     other = {**tiny.config, "channels": [8, 16, 64]}
     save_checkpoint(tmp_path / "bad", tiny.state_dict(), other, "# mismatched\n")

@@ -27,7 +27,6 @@ from training.data import (
     edit_entries,
     hue_shift,
     is_validation,
-    palette_membership,
     sampling_weights,
 )
 from training.loop import WeightedDraws, learning_rate, warm_start
@@ -111,8 +110,9 @@ def test_recolor_triples_of_each_kind_keep_the_shapes_and_the_lightness(photos, 
     images = ImageFolder(photos, "all", short_side=40)
     item = RecolorTriples(images, crop=32, train=True, mix={kind: 1.0})[0]
     assert item["source"].shape == item["target"].shape == (3, 32, 32)
-    assert item["palette"].shape == (8, 4)
+    assert item["palette"].shape == item["source_palette"].shape == (8, 4)
     assert 3 <= item["palette"][:, 3].sum() <= 8
+    assert torch.equal(item["palette"][:, 3], item["source_palette"][:, 3])  # entry for entry
     assert (item["source"][0] - item["target"][0]).abs().mean() < 0.02  # same L (scaled)
     if kind == "identity":
         assert torch.equal(item["source"], item["target"])
@@ -133,28 +133,16 @@ def test_an_entry_edit_moves_that_entry_s_pixels_onto_its_new_colour_and_no_othe
     lab, palette = two_colour_image()
     target = palette.copy()
     target[0, 1:] = [-40.0, 45.0]  # red -> green, same lightness
-    edited = edit_entries(lab, palette, target, keep_lightness=True)
+    edited = edit_entries(lab, palette, target)
     np.testing.assert_allclose(edited[:, :5], np.broadcast_to(target[0], (8, 5, 3)), atol=0.1)
     np.testing.assert_allclose(edited[:, 5:], lab[:, 5:], atol=0.1)
 
 
-def test_an_entry_edit_moves_lightness_only_when_asked():
+def test_an_entry_edit_keeps_lightness_even_when_the_entry_s_lightness_moves():
     lab, palette = two_colour_image()
     target = palette.copy()
     target[0, 0] += 15
-    kept = edit_entries(lab, palette, target, keep_lightness=True)
-    moved = edit_entries(lab, palette, target, keep_lightness=False)
-    np.testing.assert_allclose(kept, lab, atol=1e-3)
-    np.testing.assert_allclose(moved[:, :5, 0], 60.0, atol=0.1)
-
-
-def test_palette_membership_is_a_soft_partition_that_favours_the_nearest_entry():
-    lab, palette = two_colour_image()
-    lab[0, 0] = (palette[0] + palette[1]) / 2  # halfway: shared
-    weights = palette_membership(lab, palette)
-    np.testing.assert_allclose(weights.sum(-1), 1, atol=1e-6)
-    assert (weights[1:, :5, 0] > 0.99).all() and (weights[:, 5:, 1] > 0.99).all()
-    np.testing.assert_allclose(weights[0, 0], [0.5, 0.5], atol=1e-6)
+    np.testing.assert_allclose(edit_entries(lab, palette, target), lab, atol=1e-3)
 
 
 def test_a_dominant_source_is_cut_to_half_of_the_draws_and_the_rest_shared_evenly():
@@ -209,7 +197,8 @@ def test_tiny_run_writes_a_loadable_checkpoint_and_resumes(photos, tmp_path, ast
     card = (out / "README.md").read_text()
     assert "Validation" in card and "python -m training.train_palettenet" in card
     model = load_palettenet(str(out))
-    result = PaletteNetRecolorer(astronaut[:100, :90], model=model).apply(np.eye(3))
+    recolorer = PaletteNetRecolorer(astronaut[:100, :90], np.eye(3)[::-1], model=model)
+    result = recolorer.apply(np.eye(3))
     assert result.shape == (100, 90, 3)
     assert logged_steps(state) == [1, 2, 3, 4, 5, 6]
 

@@ -14,7 +14,7 @@ instead move one to three entries of the source's palette and the pixels that be
   runs or machines, and adding images never moves old ones across the split.
 - :func:`sampling_weights` balances the sources (the file-name tag before the first ``_``)
   when drawing training samples, so one huge source does not drown the others.
-- :class:`RecolorTriples` turns those images into (source Lab, target palette, target Lab)
+- :class:`RecolorTriples` turns those images into (source Lab, palettes, target Lab)
   samples as tensors for :class:`colorlab.recolor.palettenet.PaletteNet`: whole-image hue
   shifts mixed with edits of single palette entries (:func:`edit_entries`).
 """
@@ -41,7 +41,13 @@ from colorlab.errors import ColorLabError
 from colorlab.imageio import load_image, to_uint8
 from colorlab.nn import AB_SCALE, scale_lightness
 from colorlab.palette import extract_palette
-from colorlab.recolor.palettenet import PALETTE_SLOTS, encode_palette, lab_to_tensor
+from colorlab.recolor.palettenet import (
+    PALETTE_SLOTS,
+    apply_memberships,
+    encode_palette,
+    lab_to_tensor,
+    membership_logits,
+)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 VALIDATION_MODULUS = 10  # one file name in ten (by hash) is held out
@@ -218,46 +224,20 @@ def sample_rng(train: bool, seed: int, index: int) -> np.random.Generator:
 EDIT_MIX = {"hue_shift": 0.35, "entries": 0.55, "identity": 0.10}  # target kinds, by share
 
 
-def edit_entries(
-    lab: np.ndarray, palette_lab: np.ndarray, target_lab: np.ndarray, keep_lightness: bool
-) -> np.ndarray:
+def edit_entries(lab: np.ndarray, palette_lab: np.ndarray, target_lab: np.ndarray) -> np.ndarray:
     """The image (H, W, 3 Lab) with each palette entry's pixels moved as the entry moved.
 
-    Each pixel belongs to the entries softly (:func:`palette_membership`). For an entry moved
-    from c to c', its pixels' ab are turned and scaled in the ab plane as c's ab is to reach
-    c''s (a hue and chroma move: a pixel of c lands exactly on c'), and their L shifts by
-    L' - L unless ``keep_lightness``; a pixel's move is the membership-weighted sum over
-    entries. Unmoved entries hold their pixels where they are. Lab out, not yet in gamut.
+    Each pixel belongs to the entries softly, by PaletteNet's prior memberships
+    (:func:`colorlab.recolor.palettenet.membership_logits`), and moves as they moved
+    (:func:`~colorlab.recolor.palettenet.apply_memberships`: a hue and chroma move; a pixel
+    of an entry lands exactly on its new colour). L is kept; Lab out, not yet in gamut.
     """
-    weights = palette_membership(lab, palette_lab)  # (H, W, k)
-    source = palette_lab[:, 1] + 1j * palette_lab[:, 2]
-    target = target_lab[:, 1] + 1j * target_lab[:, 2]
-    factor = np.where(np.abs(source) > 1e-3, target / np.where(source == 0, 1, source), 1)
-    moved = ~np.isclose(target_lab, palette_lab).all(axis=1)
-    ab = lab[..., 1] + 1j * lab[..., 2]
-    # Near-grey entries have no hue to turn: their pixels are translated instead.
-    turned = np.where(np.abs(source) > 5, ab[..., None] * factor, ab[..., None] + target - source)
-    change = (weights * moved * (turned - ab[..., None])).sum(-1)
-    out = lab.copy()
-    out[..., 1], out[..., 2] = lab[..., 1] + change.real, lab[..., 2] + change.imag
-    if not keep_lightness:
-        out[..., 0] += (weights * (target_lab[:, 0] - palette_lab[:, 0])).sum(-1)
-    return out
-
-
-def palette_membership(lab: np.ndarray, palette_lab: np.ndarray) -> np.ndarray:
-    """Soft membership (H, W, k) of each pixel in each palette entry: a normalised Gaussian of
-    the Lab distance, sigma a quarter of the mean distance from an entry to its nearest other
-    entry. A pixel at an entry belongs to it all but fully; one halfway between two entries
-    belongs half to each, so edited colours blend into unedited ones without a seam."""
-    between = np.linalg.norm(palette_lab[:, None] - palette_lab[None], axis=-1)
-    np.fill_diagonal(between, np.inf)
-    nearest = between.min(axis=1)
-    sigma = max(2.0, float(nearest[np.isfinite(nearest)].mean()) / 4) if len(nearest) > 1 else 10.0
-    distance2 = ((lab[..., None, :] - palette_lab) ** 2).sum(-1)
-    logits = -(distance2 - distance2.min(-1, keepdims=True)) / (2 * sigma**2)
-    weights = np.exp(logits)
-    return weights / weights.sum(-1, keepdims=True)
+    image = torch.from_numpy(np.ascontiguousarray(lab, np.float32)).permute(2, 0, 1)[None]
+    before = torch.from_numpy(np.asarray(palette_lab, np.float32))[None]
+    after = torch.from_numpy(np.asarray(target_lab, np.float32))[None]
+    used = torch.ones(before.shape[:2], dtype=torch.bool)
+    weights = torch.softmax(membership_logits(image, before, used), dim=1)
+    return apply_memberships(image, weights, before, after)[0].permute(1, 2, 0).numpy()
 
 
 def moved_palette(palette_lab: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -278,7 +258,7 @@ def moved_palette(palette_lab: np.ndarray, rng: np.random.Generator) -> np.ndarr
 
 
 class RecolorTriples(Dataset):
-    """(source, target palette, target) samples for PaletteNet, made from crops of ``images``.
+    """(source, source palette, target palette, target) samples for PaletteNet, from crops.
 
     For each item: a ``crop`` x ``crop`` crop (random position and horizontal flip when
     ``train``, else the centre), as it is or (half the time) hue-shifted at random to give the
@@ -286,13 +266,15 @@ class RecolorTriples(Dataset):
     :data:`EDIT_MIX`:
     ``hue_shift``: another hue shift of the whole crop, its palette extracted as the app does;
     ``entries``: one to three entries of the source's palette moved (:func:`moved_palette`)
-    and the pixels moved with them (:func:`edit_entries`), the edited palette as target, so
-    the network learns that an entry left alone means pixels left alone; ``identity``: the
-    source and its own palette. Validation items (``train=False``) draw everything from a
-    generator seeded by ``seed`` and the index, so the validation set is the same every run.
+    and the pixels moved with them (:func:`edit_entries`, the network's own prior), the edited
+    palette as target, so the correction learns to keep the memberships where colour alone
+    decides them; ``identity``: the source and its own palette. Validation items
+    (``train=False``) draw everything from a generator seeded by ``seed`` and the index, so
+    the validation set is the same every run.
 
     Items are dicts of tensors: ``source`` and ``target`` (3, crop, crop) scaled Lab (see
-    :func:`colorlab.recolor.palettenet.lab_to_tensor`) and ``palette`` (8, 4) slots.
+    :func:`colorlab.recolor.palettenet.lab_to_tensor`), ``source_palette`` and ``palette``
+    (the target's) (8, 4) slots, entry i of one matched with entry i of the other.
     """
 
     def __init__(
@@ -320,23 +302,24 @@ class RecolorTriples(Dataset):
         k = int(rng.integers(PALETTE_SIZES[0], PALETTE_SIZES[1] + 1))
         kind = self.kinds[int(rng.choice(len(self.kinds), p=self.shares))]
         source_lab = srgb_to_lab(source)
+        palette = extract_palette(source, k).colors
+        target_palette, target_lab = palette, source_lab
         if kind == "hue_shift":
             target = hue_shift(image, float(rng.random()), lightness)
-            palette = extract_palette(target, k).colors
-            target_lab = srgb_to_lab(target)
-        else:
-            palette = extract_palette(source, k).colors
-            target_lab = source_lab
-            if kind == "entries":
-                palette_lab = srgb_to_lab(palette)
-                moved = moved_palette(palette_lab, rng)
-                # PaletteNet keeps L exactly: an entry moved in lightness lends hue and chroma.
-                edited = edit_entries(source_lab, palette_lab, moved, keep_lightness=True)
-                target_lab = srgb_to_lab(lab_to_srgb(edited, keep_lightness=True))
-                palette = lab_to_srgb(moved, keep_lightness=True)
+            shifted = extract_palette(target, len(palette)).colors
+            if len(shifted) == len(palette):  # else (a crop of very few colours) the identity
+                target_palette, target_lab = shifted, srgb_to_lab(target)
+        elif kind == "entries":
+            palette_lab = srgb_to_lab(palette)
+            moved = moved_palette(palette_lab, rng)
+            # PaletteNet keeps L exactly: an entry moved in lightness lends hue and chroma.
+            edited = edit_entries(source_lab, palette_lab, moved)
+            target_lab = srgb_to_lab(lab_to_srgb(edited, keep_lightness=True))
+            target_palette = lab_to_srgb(moved, keep_lightness=True)
         return {
             "source": lab_to_tensor(source_lab)[0],
-            "palette": encode_palette(palette, PALETTE_SLOTS),
+            "source_palette": encode_palette(palette, PALETTE_SLOTS),
+            "palette": encode_palette(target_palette, PALETTE_SLOTS),
             "target": lab_to_tensor(target_lab)[0],
         }
 

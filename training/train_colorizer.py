@@ -172,9 +172,9 @@ Use it with ColorLab: `python -m colorlab colorize IMAGE -o OUT --method {info["
     }; output {
         f"{c['num_bins']} class logits" if kind == "classification" else "ab (tanh x 110)"
     } at a quarter of the input resolution, upsampled bilinearly; full-resolution L is kept.{
-        " Decoding divides the rebalancing weights back out to the power "
-        f"{c['prior_correction']:g} before the annealed mean (`prior_correction` in config.json;"
-        " 0 would be Zhang et al.'s vivid rebalanced distribution, 1 the plain posterior)."
+        " Decoding divides the annealed distribution by the rebalancing weights to the power "
+        f"{c['prior_correction']:g} (`prior_correction` in config.json; 0 would be Zhang et"
+        " al.'s vivid rebalanced distribution, 1 at T = 1 the plain posterior)."
         if kind == "classification"
         else ""
     }

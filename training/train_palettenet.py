@@ -66,20 +66,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def evaluate(model: PaletteNet, batches: list[dict]) -> dict[str, float]:
     """MSE on scaled ab, and PSNR / mean CIEDE2000 of output vs target (and of the identity)."""
     model.eval()
-    errors, scores = [], {}
+    errors, scores = [], {"psnr": [], "identity_psnr": []}
     for batch in batches:
-        out = model(batch["source"], batch["palette"])
+        out = model(batch["source"], batch["source_palette"], batch["palette"])
         errors.append(((out[:, 1:] - batch["target"][:, 1:]) ** 2).mean(dim=(1, 2, 3)))
         target = lab_to_srgb(tensor_to_lab(batch["target"]))
         for name, images in (("", out), ("identity_", batch["source"])):
             for image, reference in zip(lab_to_srgb(tensor_to_lab(images)), target, strict=True):
-                scores.setdefault(f"{name}psnr", []).append(psnr(image, reference))
+                if np.isfinite(value := psnr(image, reference)):  # identity targets: inf
+                    scores.setdefault(f"{name}psnr", []).append(value)
                 error = float(delta_e_ciede2000(image, reference).mean())
                 scores.setdefault(f"{name}ciede2000", []).append(error)
     model.train()
     mse = float(torch.cat(errors).mean())
     metrics = {"val_mse_ab": mse, "val_rmse_ab_lab": math.sqrt(mse) * AB_SCALE}
-    metrics.update({f"val_{k}": float(np.mean(v)) for k, v in scores.items()})
+    metrics.update({f"val_{k}": float(np.mean(v)) if v else math.nan for k, v in scores.items()})
     return metrics
 
 
@@ -99,15 +100,21 @@ with Given Color Palette" (CVPRW), sized for a CPU. Use it with ColorLab:
 `python -m colorlab recolor IMAGE -o OUT --method palettenet --palette '#rrggbb,...'`.
 
 ## Model
-- Encoder: conv stem (stride 2) and residual stages, widths {info["config"]["channels"]}; decoder:
-  upsample + 2 convolutions per stage with the encoder skip and the target palette tiled in at
-  every scale; the last stage re-attaches the source L and predicts the change of ab (tanh x
-  110; `residual` in config.json), added to the source's ab. Output L = source L exactly.
+- Encoder: conv stem (stride 2) and residual stages, widths {info["config"]["channels"]};
+  decoder: upsample + 2 convolutions per stage with the encoder skip and the *source* palette
+  tiled in at every scale; the last stage re-attaches the source image and corrects, per
+  pixel, the logits of its soft membership in each palette entry. The prior logits are a
+  Gaussian of the Lab distance to each entry (`colorlab.recolor.palettenet.membership_logits`);
+  the correction's last convolution starts at zero, so a fresh network is the prior alone.
+- An edit moves each pixel as its entries moved, membership-weighted (an entry turned and
+  scaled in ab turns and scales its pixels; a grey entry translates them): an unedited
+  palette is the identity exactly, and output L = source L exactly.
 - Palettes of 1-8 colours as 8 slots (scaled Lab + used-mask), ordered dark to light as
   `colorlab.palette` returns them; trained with 3-8 colours.
 - {info["params"]:,} parameters, {info["params"] * 4 / 1e6:.1f} MB as float32 safetensors.
-  Predicts at a working size (long side 256 px by default); the change is upsampled and added
-  to the full-resolution source, so colours the edit leaves alone keep their detail.
+  The network runs once per image at a working size (long side 256 px by default); its
+  correction is upsampled and added to the prior computed at full resolution, and each
+  palette edit after that runs no network.
 
 ## Training
 - Data: {info["train_images"]} training and {info["val_images"]} validation images from
@@ -117,10 +124,10 @@ with Given Color Palette" (CVPRW), sized for a CPU. Use it with ColorLab:
   (`training.data.EDIT_MIX`): {info["mix"]}. Hue shift: another luminance-preserving hue shift
   of the whole crop, its palette extracted with `colorlab.palette.extract_palette` (k 3-8).
   Entry edit: one to three entries of the source's palette moved (hue turned, chroma scaled,
-  lightness moved in a third of the edits) and the pixels moved with them by soft palette
-  membership (`training.data.edit_entries`), so that entries left alone mean pixels left
-  alone. Identity: the source with its own palette. Sources balanced when drawing:
-  {info["sampling"]}.{f" Initialised from `{a['init']}`." if a["init"] else ""}
+  lightness moved in a third of the edits) and the pixels moved with them by the prior
+  memberships (`training.data.edit_entries`). Identity: the source with its own palette.
+  Sources balanced when drawing: {info["sampling"]}.
+  {f"Initialised from `{a['init']}`." if a["init"] else ""}
 - This checkpoint: {stage}, step {info["step"]}; Adam lr {a["lr"]} betas (0.5, 0.999), cosine
   decay to {a["min_lr_ratio"]} x lr, batch {a["batch_size"]} x {info["world_size"]} process(es),
   seed {a["seed"]}. Training time so far {info["minutes"]:.1f} min on {os.cpu_count()} CPU cores.
@@ -143,10 +150,9 @@ crops.
   kept exactly), so a target palette much lighter or darker than the source only lends its
   hue and chroma.
 - Palette entries are matched by position (dark to light); more than 8 colours are refused.
-- The change of colour is predicted at the working size and upsampled bilinearly, so where an
-  edit moves colours, their boundaries are as sharp as the working size allows. The numbers
-  above are on 128 px crops; see `training/evaluate.py` for full images and the comparison
-  with Chang et al. 2015.
+- The correction of the memberships is predicted at the working size and upsampled; the
+  numbers above are on 128 px crops; see `training/evaluate.py` for full images and the
+  comparison with Chang et al. 2015.
 """
 
 
@@ -242,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
                 optimizers["optimizer"] = torch.optim.Adam(
                     model.decoder.parameters(), betas=(0.5, 0.999)
                 )
-            trained.update(model=run.wrap(model.decoder), disc=run.wrap(disc))
+            trained.update(model=run.wrap(model), disc=run.wrap(disc))  # encoder frozen
         else:
             trained.update(model=run.wrap(model), disc=None)
         trained["stage"] = adversarial
@@ -252,16 +258,10 @@ def main(argv: list[str] | None = None) -> None:
         optimizer = optimizers["optimizer"]
         source, palette, target = batch["source"], batch["palette"], batch["target"]
         source = source.contiguous(memory_format=torch.channels_last)
-        if not trained["stage"]:
-            with autocast:
-                pred = trained["model"](source, palette).float()
-            loss = F.mse_loss(pred[:, 1:], target[:, 1:])
-        else:
-            with torch.no_grad(), autocast:
-                features = model.encoder(source)
-            with autocast:
-                ab = trained["model"](features, source[:, :1], palette).float()
-            pred = torch.cat([source[:, :1], ab], dim=1)
+        with autocast:
+            pred = trained["model"](source, batch["source_palette"], palette).float()
+        loss = F.mse_loss(pred[:, 1:], target[:, 1:])
+        if trained["stage"]:
             # Discriminator: real pairs are (target, its palette); fakes are the network's output
             # and the unchanged source shown with the target palette (a mismatched pair).
             with autocast:
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
             disc_optimizer.step()
             with autocast:  # the bare module: its gradients are discarded
                 fooled = disc(pred, palette).float()
-            loss = F.mse_loss(ab, target[:, 1:]) + args.adversarial_weight * (
+            loss = loss + args.adversarial_weight * (
                 F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
             )
         optimizer.zero_grad(set_to_none=True)

@@ -38,12 +38,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "channels": [32, 64, 128, 256],  # encoder widths at strides 2, 4, 8, 16
     "hints": True,  # take hint ab + mask as input (Zhang et al. 2017)
     "num_bins": 313,
-    # Decoding: divide the predicted distribution by the rebalancing weights to this power
-    # before the annealed mean (0: Zhang et al.'s rebalanced distribution; 1: the plain
-    # posterior, as if trained without rebalancing). See ColorizerNet.decode. 0.3 was chosen
-    # on the training split (`training.evaluate colorize --split train --prior-corrections`):
-    # colourfulness near the truth's, PSNR near grey's, and the temperature still acts.
-    "prior_correction": 0.3,
+    # Decoding: divide the annealed distribution by the rebalancing weights to this power (0:
+    # Zhang et al.'s rebalanced distribution; see ColorizerNet.decode). 0.79 at the default
+    # T 0.38 equals 0.3 divided out before annealing, the value chosen on the training split
+    # (`training.evaluate colorize --split train --prior-corrections`): colourfulness near the
+    # truth's and PSNR near grey's.
+    "prior_correction": 0.79,
 }
 OUTPUT_STRIDE = 4  # the head predicts at a quarter of the input resolution, as in the paper
 
@@ -157,22 +157,25 @@ class ColorizerNet(nn.Module):
     def decode(self, output: torch.Tensor, temperature: float = DEFAULT_TEMPERATURE):
         """Head output -> ab / 110 at the head's resolution (annealed mean for classes).
 
-        Trained with rebalanced cross-entropy, the network's distribution is the data's
-        multiplied by the rebalancing weights w (rare, vivid colours boosted). Before the
-        annealed mean it is divided by ``w ** prior_correction``: 0 keeps the boost (vivid,
-        often wrong: PSNR well below grey's), 1 removes it (the posterior: safe and dull).
+        Trained with rebalanced cross-entropy, the network's distribution q is the data's
+        multiplied by the rebalancing weights w (rare, vivid colours boosted). Decoding takes
+        the annealed distribution q^(1/T) and divides it by ``w ** prior_correction``: 0 keeps
+        the boost (vivid, often wrong: PSNR well below grey's); 1 at T = 1 is the plain
+        posterior (safe and dull). Dividing after annealing, not before, keeps the temperature
+        in charge: as T -> 0 the mode of q (vivid) is reached whatever the correction.
         """
         if self.kind != "classification":
             return output
         logits = output.float()
-        if self.prior_correction:
-            weights = rebalancing_weights(self.bin_prior.cpu().numpy())
-            log_weights = torch.from_numpy(np.log(weights)).to(logits)
-            logits = logits - self.prior_correction * log_weights[:, None, None]
         if temperature < 1e-3:  # the limit T -> 0: the mode
             ab = self.bin_centres[logits.argmax(dim=1)].permute(0, 3, 1, 2)
         else:
-            weights = torch.softmax(logits / temperature, dim=1)
+            annealed = logits / temperature
+            if self.prior_correction:
+                weights = rebalancing_weights(self.bin_prior.cpu().numpy())
+                log_weights = torch.from_numpy(np.log(weights)).to(logits)
+                annealed = annealed - self.prior_correction * log_weights[:, None, None]
+            weights = torch.softmax(annealed, dim=1)
             ab = torch.einsum("bqhw,qc->bchw", weights, self.bin_centres)
         return ab / AB_SCALE
 
