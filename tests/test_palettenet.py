@@ -60,7 +60,7 @@ def test_a_fresh_network_is_the_prior_membership_alone(photo):
     fresh = PaletteNet(TINY).eval()
     with torch.inference_mode():
         correction = fresh.correction(source, slots)
-        weights = fresh.memberships(source, slots, correction)
+        weights = fresh.memberships(tensor_lab_units(source), slots, correction)
     palette, used = slots_to_lab(slots)
     prior = torch.softmax(membership_logits(tensor_lab_units(source), palette, used), dim=1)
     assert not correction.any()

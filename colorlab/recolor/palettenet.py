@@ -89,10 +89,12 @@ def lab_to_tensor(lab: np.ndarray) -> torch.Tensor:
 
 def tensor_to_lab(tensor: torch.Tensor) -> np.ndarray:
     """Scaled tensor (B, 3, H, W) -> Lab array (B, H, W, 3) float32; the inverse of the above."""
-    lab = tensor.detach().float().permute(0, 2, 3, 1).cpu().numpy().copy()
-    lab[..., 0] = unscale_lightness(lab[..., 0])
-    lab[..., 1:] *= AB_SCALE
-    return lab
+    return tensor_lab_units(tensor.detach().float()).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def tensor_lab_units(scaled: torch.Tensor) -> torch.Tensor:
+    """Scaled Lab tensor (B, 3, H, W) -> Lab units, still (B, 3, H, W)."""
+    return torch.cat([unscale_lightness(scaled[:, :1]), scaled[:, 1:] * AB_SCALE], dim=1)
 
 
 def encode_palette(colors: np.ndarray, slots: int = PALETTE_SLOTS) -> torch.Tensor:
@@ -180,11 +182,6 @@ def apply_memberships(
     moves = entry_moves(lab[:, 1:], source[..., 1:], target[..., 1:])
     ab = lab[:, 1:] + (weights[:, :, None] * moves).sum(1)
     return torch.cat([lab[:, :1], ab.clamp(-AB_SCALE, AB_SCALE)], dim=1)
-
-
-def tensor_lab_units(scaled: torch.Tensor) -> torch.Tensor:
-    """Scaled Lab tensor (B, 3, H, W) -> Lab units, still (B, 3, H, W)."""
-    return torch.cat([unscale_lightness(scaled[:, :1]), scaled[:, 1:] * AB_SCALE], dim=1)
 
 
 # --- the network -------------------------------------------------------------------------------
@@ -288,22 +285,22 @@ class PaletteNet(nn.Module):
         return self.decoder(self.encoder(padded), padded, source_slots)[..., :height, :width]
 
     def memberships(
-        self, source: torch.Tensor, source_slots: torch.Tensor, correction: torch.Tensor
+        self, lab: torch.Tensor, source_slots: torch.Tensor, correction: torch.Tensor
     ) -> torch.Tensor:
-        """Soft memberships (B, S, H, W) of scaled-Lab pixels in the source palette: the
-        softmax over used slots of the prior logits plus ``correction``."""
+        """Soft memberships (B, S, H, W) of Lab pixels (B, 3, H, W, Lab units) in the source
+        palette: the softmax over used slots of the prior logits plus ``correction``."""
         palette, used = slots_to_lab(source_slots)
-        logits = membership_logits(tensor_lab_units(source), palette, used) + correction
-        return torch.softmax(logits, dim=1)
+        return torch.softmax(membership_logits(lab, palette, used) + correction, dim=1)
 
     def forward(
         self, source: torch.Tensor, source_slots: torch.Tensor, target_slots: torch.Tensor
     ) -> torch.Tensor:
         """Scaled source Lab (B, 3, H, W) and palette slots before and after (B, 8, 4) ->
         scaled Lab (B, 3, H, W). Channel 0 of the result is channel 0 of ``source``."""
-        weights = self.memberships(source, source_slots, self.correction(source, source_slots))
+        lab = tensor_lab_units(source)
+        weights = self.memberships(lab, source_slots, self.correction(source, source_slots))
         before, after = slots_to_lab(source_slots)[0], slots_to_lab(target_slots)[0]
-        lab = apply_memberships(tensor_lab_units(source), weights, before, after)
+        lab = apply_memberships(lab, weights, before, after)
         return torch.cat([source[:, :1], lab[:, 1:] / AB_SCALE], dim=1)
 
 
@@ -374,7 +371,7 @@ class PaletteNetRecolorer:
             correction = model.correction(small, slots)
             if work_size != (height, width):
                 correction = F.interpolate(correction, size=(height, width), mode="bilinear")
-            weights = model.memberships(source, slots, correction)
+            weights = model.memberships(self._lab, slots, correction)
         k = len(self.source_palette)  # the unused slots have no members: drop them
         self._weights, self._palette_lab = weights[:, :k], slots_to_lab(slots)[0][:, :k]
 
