@@ -206,6 +206,14 @@ def test_the_bins_weights_are_the_rebalancing_at_lambda_one_half(photo_bins):
     assert vivid[0] > grey[0]
 
 
+def test_the_bins_weights_follow_their_lambda(photo_bins):
+    stronger = ColorBins(photo_bins.centres, photo_bins.prior, lam=0.2)
+    prior = photo_bins.prior.astype(np.float64)
+    np.testing.assert_allclose(stronger.weights, rebalancing_weights(prior, 0.2), rtol=1e-6)
+    rarest = np.argmin(photo_bins.prior)
+    assert stronger.weights[rarest] > photo_bins.weights[rarest]
+
+
 def test_a_class_with_no_mass_and_no_mixing_is_an_error():
     with pytest.raises(InvalidParameterError, match="zero mass"):
         rebalancing_weights(np.array([0.5, 0.5, 0.0]), lam=0.0)
@@ -624,14 +632,16 @@ def test_the_network_decodes_with_the_same_annealed_mean_as_the_bins(temperature
     np.testing.assert_allclose(ab, expected, atol=1e-2)
 
 
+@pytest.mark.parametrize("lam", [0.5, 0.2])
 @pytest.mark.parametrize(("correction", "expected"), [(1.0, "data"), (0.0, "rebalanced")])
-def test_the_prior_correction_divides_the_rebalancing_boost_back_out(correction, expected):
-    """A network trained with rebalancing predicts p * w; correction 1 recovers p's mean."""
-    model = classifier(prior_correction=correction)
+def test_the_prior_correction_divides_the_rebalancing_boost_back_out(correction, expected, lam):
+    """A network trained with rebalancing at lambda predicts p * w; correction 1 recovers p's
+    mean with the same lambda's weights."""
+    model = classifier(prior_correction=correction, rebalancing_lambda=lam)
     prior = np.linspace(1, 16, 16) ** 2
     prior /= prior.sum()
     model.bin_prior.copy_(torch.tensor(prior, dtype=torch.float32))
-    boosted = prior * rebalancing_weights(prior)
+    boosted = prior * rebalancing_weights(prior, lam)
     logits = torch.tensor(np.log(boosted), dtype=torch.float32)[None, :, None, None]
     with torch.no_grad():
         ab = model.decode(logits, temperature=1.0)[0, :, 0, 0].numpy() * 110

@@ -71,6 +71,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_CONFIG["prior_correction"],
         help="classification: how much of the rebalancing boost decoding removes (0 to 1)",
     )
+    p.add_argument(
+        "--rebalancing-lambda",
+        type=float,
+        default=DEFAULT_CONFIG["rebalancing_lambda"],
+        help="classification: loss weights ((1 - lambda) p + lambda / Q) ** -1; lower boosts "
+        "rare colours more (Zhang et al.: 0.5)",
+    )
     return p.parse_args(argv)
 
 
@@ -148,7 +155,8 @@ def model_card(info: dict) -> str:
         f"generator, trained with {a['l1_weight']:g} x L1 plus a PatchGAN's adversarial loss.",
     }[kind]
     loss = {
-        "classification": "rebalanced soft cross-entropy (5 nearest classes, sigma 5, lambda 0.5)",
+        "classification": "rebalanced soft cross-entropy (5 nearest classes, sigma 5, "
+        f"lambda {c['rebalancing_lambda']:g})",
         "regression": "L1 on ab / 110",
         "pix2pix": f"{a['l1_weight']:g} x L1 on ab / 110 plus the PatchGAN's adversarial loss "
         "(the validation loss is the L1 term alone)",
@@ -223,6 +231,10 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.manual_seed(args.seed)
     init_config: dict = {}
+    loss_and_decoding = {
+        "prior_correction": args.prior_correction,
+        "rebalancing_lambda": args.rebalancing_lambda,
+    }
     if args.init:
         state_dict, init_config = load_model_files("colorizer", args.init, required_keys=("kind",))
         if init_config["kind"] != args.kind:
@@ -230,13 +242,13 @@ def main(argv: list[str] | None = None) -> None:
                 f"--init {args.init} is a {init_config['kind']} model, not {args.kind}"
             )
         config = {k: init_config.get(k, DEFAULT_CONFIG[k]) for k in DEFAULT_CONFIG}
-        config["prior_correction"] = args.prior_correction
+        config.update(loss_and_decoding)
         model = ColorizerNet(config)
         if fresh := warm_start(model, state_dict):
             print(f"--init {args.init}: new layers {', '.join(fresh)}")
     else:
         config = {**DEFAULT_CONFIG, "kind": args.kind, "channels": args.channels}
-        config.update(hints=classes, prior_correction=args.prior_correction)
+        config.update(hints=classes, **loss_and_decoding)
         bins = training_bins(train_images, args.bins_min_count) if classes else None
         config["num_bins"] = bins.size if classes else 0
         model = ColorizerNet(config)
@@ -244,7 +256,11 @@ def main(argv: list[str] | None = None) -> None:
             model.bin_centres.copy_(torch.from_numpy(bins.centres))
             model.bin_prior.copy_(torch.from_numpy(bins.prior))
     bins = (
-        ColorBins(model.bin_centres.numpy().copy(), model.bin_prior.numpy().copy())
+        ColorBins(
+            model.bin_centres.numpy().copy(),
+            model.bin_prior.numpy().copy(),
+            model.rebalancing_lambda,
+        )
         if classes
         else None
     )

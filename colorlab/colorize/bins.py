@@ -83,10 +83,12 @@ def rebalancing_weights(prior: np.ndarray, lam: float = LAMBDA) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ColorBins:
-    """The classes: ``centres`` (Q, 2) ab, ``prior`` (Q,) summing to 1, and loss ``weights``."""
+    """The classes: ``centres`` (Q, 2) ab, ``prior`` (Q,) summing to 1, and loss ``weights``
+    (rebalanced with ``lam``; see :func:`rebalancing_weights`)."""
 
     centres: np.ndarray
     prior: np.ndarray
+    lam: float = LAMBDA
 
     @classmethod
     def from_ab(cls, ab: np.ndarray, min_count: int = 1, sigma: float = SIGMA) -> ColorBins:
@@ -108,7 +110,7 @@ class ColorBins:
 
     @property
     def weights(self) -> np.ndarray:
-        return rebalancing_weights(self.prior).astype(np.float32)
+        return rebalancing_weights(self.prior, self.lam).astype(np.float32)
 
     def nearest(self, ab: np.ndarray, count: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """The ``count`` nearest classes of each ab value: indices and squared distances (N, count).

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorlab.colorize.bins import DEFAULT_TEMPERATURE, rebalancing_weights
+from colorlab.colorize.bins import DEFAULT_TEMPERATURE, LAMBDA, rebalancing_weights
 from colorlab.nn import AB_SCALE, Encoder, conv3x3, pad_to_multiple
 
 KINDS = ("classification", "regression", "pix2pix")
@@ -44,6 +44,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # (`training.evaluate colorize --split train --prior-corrections`): colourfulness near the
     # truth's and PSNR near grey's.
     "prior_correction": 0.79,
+    "rebalancing_lambda": LAMBDA,  # the training loss's; decoding divides the same weights out
 }
 OUTPUT_STRIDE = 4  # the head predicts at a quarter of the input resolution, as in the paper
 
@@ -114,6 +115,7 @@ class ColorizerNet(nn.Module):
         channels: Sequence[int] = [int(c) for c in self.config["channels"]]
         self.kind, self.hints = kind, bool(self.config["hints"])
         self.prior_correction = float(self.config["prior_correction"])
+        self.rebalancing_lambda = float(self.config["rebalancing_lambda"])
         self.stride = 2 ** len(channels)
         self.encoder = Encoder(channels, in_channels=1)
         self.hint_branch = HintBranch(channels[1], channels[2]) if self.hints else None
@@ -172,7 +174,8 @@ class ColorizerNet(nn.Module):
         else:
             annealed = logits / temperature
             if self.prior_correction:
-                weights = rebalancing_weights(self.bin_prior.cpu().numpy())
+                prior = self.bin_prior.cpu().numpy()
+                weights = rebalancing_weights(prior, self.rebalancing_lambda)
                 log_weights = torch.from_numpy(np.log(weights)).to(logits)
                 annealed = annealed - self.prior_correction * log_weights[:, None, None]
             weights = torch.softmax(annealed, dim=1)
