@@ -6,6 +6,7 @@ Content is scikit-image's astronaut and style its coffee photo, each resized to 
 Times are the median of ``--runs`` runs of each registered method with its default parameters
 (plus IDT with regrain). The reference is ``skimage.exposure.match_histograms`` on the sRGB
 images, run in the same process: the ratio says how many of its runs one method run costs.
+AdaIN (Huang and Belongie 2017) runs on random weights, which cost what its released ones do.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import argparse
 from skimage.exposure import match_histograms
 
 from benchmarks.bench_recolor import median_ms, photo
+from colorlab import releases
 from colorlab.methods import get_method
+from colorlab.stylize.adain import adain_style
 
 # The colour-transfer methods (neural style has its own, per-iteration benchmark).
 CASES = (("reinhard", {}), ("mkl", {}), ("idt", {}), ("idt", {"regrain": True}), ("histogram", {}))
@@ -41,6 +44,13 @@ def main() -> None:
         ms = median_ms(lambda run=run, params=params: run(content, style, **params), args.runs)
         label = ", ".join([name, *(f"{k}={v}" for k, v in params.items())])
         print(f"| {label} | {ms:.0f} | {ms / reference:.2f} |")
+    adain = releases.network("adain").eval()
+    ms = median_ms(lambda: adain_style(content, style, adain), args.runs)
+    count = sum(p.numel() for p in adain.parameters())
+    print(
+        f"| adain (random weights; {count:,} parameters, {count * 4 / 1e6:.0f} MB) | {ms:.0f} "
+        f"| {ms / reference:.2f} |"
+    )
     print()
 
 

@@ -100,6 +100,17 @@ class Method:
     params: tuple[Param, ...] = ()
     prepare: Callable[..., Callable[..., Any]] | None = field(default=None, compare=False)
     unavailable: Callable[[], str | None] | None = field(default=None, compare=False)
+    # The long how-to behind a short unavailable reason (where the weights come from), for the
+    # docs and ``methods --json``, never the UI.
+    details: Callable[[], str] | None = field(default=None, compare=False)
+    # What callers need to know to offer the method, said here rather than guessed from names
+    # or signatures: colorize methods that take hints; long runs (minutes: run also takes
+    # ``progress(step, total)`` and a ``cancel`` threading.Event, and a UI runs them on
+    # request with a progress bar, an arena not at all); the boolean parameter that keeps
+    # the content's colours or lightness (the app's one checkbox).
+    takes_hints: bool = False
+    long_running: bool = False
+    preserve: str | None = None
 
     def unavailable_reason(self) -> str | None:
         """Why the method cannot run here (e.g. weights that cannot be had), or None if it can.
@@ -118,6 +129,8 @@ class Method:
             )
 
     def __post_init__(self) -> None:
+        if self.preserve is not None and self.preserve not in {p.name for p in self.params}:
+            raise ValueError(f"method {self.name!r}: preserve names no parameter {self.preserve!r}")
         if self.run is None:
             if self.prepare is None:
                 raise ValueError(f"method {self.name!r} needs run or prepare")
@@ -145,7 +158,11 @@ class Method:
             "summary": self.summary,
             "params": [p.to_dict() for p in self.params],
             "interactive": self.prepare is not None,
+            "takes_hints": self.takes_hints,
+            "long_running": self.long_running,
+            "preserve": self.preserve,
             "unavailable": self.unavailable_reason(),
+            "details": self.details() if self.details is not None else None,
         }
 
 

@@ -11,6 +11,8 @@ The routes are exactly those huggingface_hub 2.4 calls for ``create_repo``, ``cr
   model and dataset repos share one namespace here.
 - ``HEAD`` and ``GET /{repo}/resolve/{rev}/{path}``: the bytes, with ``X-Repo-Commit``, ``ETag``
   and ``Content-Length``.
+- Plain files at any other path (:meth:`HubServer.add_file`), as an author's release site
+  serves them, optionally behind a 302 redirect as GitHub's release downloads are.
 
 Failures carry the ``X-Error-Code`` header (``RepoNotFound``, ``RevisionNotFound``,
 ``EntryNotFound``) that the client turns into its own exception classes. Use it as a context
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_BODY_BYTES = 512 * 1024 * 1024  # a reference model (137 MB) inlined as base64
 RESOLVE = re.compile(r"/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)")
 REPO_API = re.compile(
     r"/api/(?:models|datasets)/(?P<repo>[^/]+/[^/]+)/(?P<action>preupload|commit)/(?P<rev>[^/]+)"
@@ -55,6 +57,8 @@ class HubServer:
         self.repos: dict[str, Repo] = {}
         self.requests: list[str] = []
         self.corrupted: set[str] = set()
+        self.plain: dict[str, bytes] = {}
+        self.redirects: dict[str, str] = {}
         self.lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
@@ -72,6 +76,19 @@ class HubServer:
         """Serve only the first half of ``path`` (in any repo) from now on, as a broken upload."""
         with self.lock:
             self.corrupted.add(path)
+
+    def add_file(self, path: str, data: bytes, *, redirect: bool = False) -> str:
+        """Serve ``data`` at ``path`` (e.g. ``/releases/v1/model.pth``); return its URL.
+
+        With ``redirect`` the path answers 302 to a second location holding the bytes.
+        """
+        with self.lock:
+            if redirect:
+                self.redirects[path] = f"/objects{path}"
+                self.plain[f"/objects{path}"] = data
+            else:
+                self.plain[path] = data
+        return f"{self.url}{path}"
 
     def __enter__(self) -> HubServer:
         self._thread.start()
@@ -147,7 +164,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve_file(send_body=True)
 
     def _serve_file(self, send_body: bool) -> None:
-        match = RESOLVE.fullmatch(self._route())
+        path = self._route()
+        with self.hub.lock:
+            plain, redirect = self.hub.plain.get(path), self.hub.redirects.get(path)
+        if redirect is not None:
+            self.send_response(302)
+            self.send_header("Location", f"{self.hub.url}{redirect}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if plain is not None:
+            self._send_bytes(plain, send_body)
+            return
+        match = RESOLVE.fullmatch(path)
         if match is None:
             self._error(404, "", "no such route", send_body)
             return
@@ -157,11 +186,15 @@ class _Handler(BaseHTTPRequestHandler):
         if data is None:
             self._error(404, code, f"{code}: {match['repo']}", send_body, commit=sha)
             return
+        self._send_bytes(data, send_body, {"X-Repo-Commit": sha})
+
+    def _send_bytes(self, data: bytes, send_body: bool, headers: dict | None = None) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
-        self.send_header("X-Repo-Commit", sha)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         if send_body:
             self.wfile.write(data)

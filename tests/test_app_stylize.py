@@ -139,6 +139,7 @@ def offline_method(monkeypatch):
         run,
         (STRENGTH, PRESERVE_LIGHTNESS),
         unavailable=lambda: "its weights are not here (put them in checkpoints/stand_in)",
+        preserve="preserve_lightness",
     )
     monkeypatch.setitem(methods._REGISTRY, ("stylize", name), method)
     return name
@@ -182,12 +183,14 @@ def slow_method(monkeypatch):
         "Long on purpose.",
         run,
         (STRENGTH, Param("preserve_colour", False, "keep the content's colours")),
+        long_running=True,
+        preserve="preserve_colour",
     )
     monkeypatch.setitem(methods._REGISTRY, ("stylize", name), method)
     return name
 
 
-def test_only_methods_whose_run_takes_progress_and_cancel_count_as_long(slow_method):
+def test_only_methods_registered_as_long_running_get_the_button_and_progress(slow_method):
     assert work.takes_progress(slow_method)
     assert not any(work.takes_progress(m) for m in ("reinhard", "mkl", "idt", "histogram"))
 

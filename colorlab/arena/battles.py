@@ -26,7 +26,6 @@ Revealed(battle_id=..., choice='left', left='mkl', right='reinhard')
 from __future__ import annotations
 
 import hashlib
-import inspect
 import itertools
 import os
 import re
@@ -94,15 +93,14 @@ class Revealed:
 def arena_methods(task: str) -> list[Method]:
     """The task's methods that can run here and are quick: no weights missing, no long runs.
 
-    Long methods (neural style: minutes on a CPU) take ``progress`` and ``cancel`` keywords;
-    a battle cannot keep a voter waiting that long, so they stay out.
+    A battle cannot keep a voter waiting for a long method (neural style: minutes on a CPU),
+    so they stay out.
     """
     _check_task(task)
     return [
         method
         for method in list_methods(task)
-        if method.unavailable_reason() is None
-        and not {"progress", "cancel"} & inspect.signature(method.run).parameters.keys()
+        if not method.long_running and method.unavailable_reason() is None
     ]
 
 

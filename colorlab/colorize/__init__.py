@@ -7,6 +7,8 @@ Methods (all trained here, weights through :mod:`colorlab.hub`):
 - ``paintings``: the same model fine-tuned on paintings (the seed 001 system).
 - ``regression``: L1 regression baseline (desaturated, brownish by construction).
 - ``pix2pix``: conditional GAN baseline.
+- ``eccv16`` and ``siggraph17``: Zhang et al.'s own networks with their released weights,
+  downloaded once (:mod:`colorlab.colorize.reference`, :mod:`colorlab.releases`).
 
 Any input size: the image's L is shrunk to the working size (long side ``working_size`` px),
 the network predicts ab there, ab is upsampled bilinearly to the full image and recombined with
@@ -23,10 +25,10 @@ import torch
 
 from colorlab.color import lab_to_srgb, srgb_to_lab, srgb_to_lightness
 from colorlab.colorize.bins import DEFAULT_TEMPERATURE
-from colorlab.colorize.hints import Hints, hints_from_points
+from colorlab.colorize.hints import Hints, checked_input, hints_from_points
 from colorlab.colorize.models import ColorizerNet
 from colorlab.errors import InvalidParameterError
-from colorlab.methods import Method, Param, register
+from colorlab.methods import Method, Param, get_method, list_methods, register
 from colorlab.nn import AB_SCALE, resize, scale_lightness, working_shape
 
 __all__ = ["Hints", "colorize", "grey", "hints_from_points", "load_colorizer"]
@@ -38,8 +40,6 @@ MODELS = {  # method name -> checkpoint name in colorlab.hub
     "regression": "colorizer_regression",
     "pix2pix": "colorizer_pix2pix",
 }
-
-HINT_METHODS = ("classification", "paintings")  # trained with simulated user hints
 
 _LOADED: dict[tuple[str, str | None], tuple[dict, ColorizerNet]] = {}
 _LOCK = threading.Lock()
@@ -71,26 +71,14 @@ def colorize(
     ``hints`` (full resolution) are only for models trained with them; the output keeps the
     input's Lab L exactly.
     """
-    image = np.asarray(image, dtype=np.float32)
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=2)
-    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
-        raise InvalidParameterError(f"image must have shape (H, W) or (H, W, 3), got {image.shape}")
     if not 64 <= working_size <= 1024:
         raise InvalidParameterError(f"working_size must be 64 to 1024, got {working_size}")
-    if not temperature > 0:
-        raise InvalidParameterError(f"temperature must be positive, got {temperature}")
-    shape = image.shape[:2]
-    if hints is not None and hints.mask.shape != shape:
-        raise InvalidParameterError(
-            f"hints are {hints.mask.shape[1]}x{hints.mask.shape[0]} but the image is "
-            f"{shape[1]}x{shape[0]}"
-        )
+    image, shape = checked_input(image, temperature, hints)
     has_hints = hints is not None and hints.count > 0
     if has_hints and not model.hints:
         raise InvalidParameterError(
             f"this {model.kind} model takes no colour hints; use one that does "
-            f"({', '.join(HINT_METHODS)})"
+            f"({', '.join(hint_methods())})"
         )
     lightness = srgb_to_lightness(image)
     work = working_shape(shape, working_size)
@@ -110,6 +98,11 @@ def colorize(
     return lab_to_srgb(lab, keep_lightness=True)
 
 
+def hint_methods() -> list[str]:
+    """The colorize methods that take colour hints."""
+    return [m.name for m in list_methods("colorize") if m.takes_hints]
+
+
 def grey(image: np.ndarray) -> np.ndarray:
     """The image's L with ab = 0: the baseline every colorizer must beat on colour."""
     lab = srgb_to_lab(np.asarray(image, dtype=np.float32))
@@ -124,9 +117,9 @@ def _method_run(method: str):
         temperature: float = DEFAULT_TEMPERATURE,
         working_size: int = DEFAULT_WORKING_SIZE,
     ) -> np.ndarray:
-        if hints is not None and hints.count and method not in HINT_METHODS:
+        if hints is not None and hints.count and not get_method("colorize", method).takes_hints:
             raise InvalidParameterError(
-                f"the {method} method takes no colour hints; use {' or '.join(HINT_METHODS)}"
+                f"the {method} method takes no colour hints; use {' or '.join(hint_methods())}"
             )
         model = load_colorizer(MODELS[method])
         return colorize(image, model, temperature, hints, working_size)
@@ -176,4 +169,16 @@ for _name, _title, _summary, _params in (
         (WORKING_SIZE,),
     ),
 ):
-    register(Method("colorize", _name, _title, _summary, _method_run(_name), _params))
+    register(
+        Method(
+            "colorize",
+            _name,
+            _title,
+            _summary,
+            _method_run(_name),
+            _params,
+            takes_hints=_name in ("classification", "paintings"),  # trained with them
+        )
+    )
+
+from colorlab.colorize import reference  # noqa: E402, F401 - registers eccv16 and siggraph17

@@ -72,6 +72,27 @@ class Hints:
         return np.concatenate([np.moveaxis(ab, -1, 0) / AB_SCALE, mask[None]]).astype(np.float32)
 
 
+def checked_input(
+    image: np.ndarray, temperature: float, hints: Hints | None
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """A colorizer's input as (H, W, 3) float32 (grey (H, W) repeated) and its (H, W); clear
+    errors for another shape, a temperature that is not positive, or hints of another size."""
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
+        raise InvalidParameterError(f"image must have shape (H, W) or (H, W, 3), got {image.shape}")
+    if not temperature > 0:
+        raise InvalidParameterError(f"temperature must be positive, got {temperature}")
+    shape = image.shape[:2]
+    if hints is not None and hints.mask.shape != shape:
+        raise InvalidParameterError(
+            f"hints are {hints.mask.shape[1]}x{hints.mask.shape[0]} but the image is "
+            f"{shape[1]}x{shape[0]}"
+        )
+    return image, shape
+
+
 def pool(mask: np.ndarray, ab: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Shrink hints to ``size`` = (h, w): mask by max, ab by the mean over hinted pixels.
 

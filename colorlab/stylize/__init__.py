@@ -13,6 +13,10 @@ second at 1 MP:
 - ``neural``: neural style, Gatys et al. on VGG-19 weights from the Hub
   (:mod:`colorlab.stylize.neural`); minutes on a CPU, unavailable without the weights. Its run
   also takes ``progress(step, total)`` and a ``cancel`` threading.Event.
+- ``adain``: arbitrary style transfer in one forward pass (Huang and Belongie 2017,
+  :mod:`colorlab.stylize.adain`) with the authors' released weights, downloaded once
+  (:mod:`colorlab.releases`). AdaAttN (Liu et al. 2021) is not offered: it publishes no weights
+  that can be pinned.
 
 Every method takes ``strength`` (blend with the content in Lab; 0 is the content) and
 ``preserve_lightness`` (transfer a and b only; the content's L is kept exactly).
@@ -20,7 +24,13 @@ Every method takes ``strength`` (blend with the content in Lab; 0 is the content
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
+
+from colorlab import releases
 from colorlab.methods import Method, Param, register
+from colorlab.stylize.adain import adain_style
 from colorlab.stylize.neural import (
     DEFAULT_CONTENT_WEIGHT,
     DEFAULT_ITERATIONS,
@@ -32,7 +42,7 @@ from colorlab.stylize.neural import (
 from colorlab.stylize.palette import RECOLOR_METHODS, palette_transfer
 from colorlab.stylize.transfer import histogram, idt, mkl, reinhard
 
-__all__ = ["histogram", "idt", "mkl", "neural_style", "palette_transfer", "reinhard"]
+__all__ = ["adain", "histogram", "idt", "mkl", "neural_style", "palette_transfer", "reinhard"]
 
 STRENGTH = Param(
     "strength",
@@ -94,6 +104,7 @@ for _run, _title, _summary, _params in (
             _summary,
             _run,
             (STRENGTH, PRESERVE_LIGHTNESS, *_params),
+            preserve="preserve_lightness",
         )
     )
 
@@ -117,6 +128,7 @@ register(
                 choices=RECOLOR_METHODS,
             ),
         ),
+        preserve="preserve_lightness",
     )
 )
 register(
@@ -130,7 +142,6 @@ register(
         neural_style,
         (
             STRENGTH,
-            # First of the preserve_* switches: the one the app's checkbox offers.
             Param(
                 "preserve_colors",
                 False,
@@ -160,5 +171,32 @@ register(
             ),
         ),
         unavailable=vgg19_unavailable,
+        long_running=True,
+        preserve="preserve_colors",  # the switch the app offers: keep the content's colours
+    )
+)
+
+
+def adain(
+    content: np.ndarray, style: np.ndarray, strength: float = 1.0, preserve_lightness: bool = False
+) -> np.ndarray:
+    """AdaIN with the released weights (see :func:`colorlab.stylize.adain.adain_style`)."""
+    model = releases.load_module("adain")
+    return adain_style(content, style, model, strength, preserve_lightness)
+
+
+register(
+    Method(
+        "stylize",
+        "adain",
+        "AdaIN (Huang and Belongie 2017, published weights)",
+        "Arbitrary style transfer in one forward pass: the content's VGG features take the"
+        " style's channel means and spreads, and the authors' decoder paints them. Seconds on a"
+        " CPU; weights downloaded once from the authors' release.",
+        adain,
+        (STRENGTH, PRESERVE_LIGHTNESS),
+        preserve="preserve_lightness",
+        unavailable=functools.partial(releases.unavailable, "adain"),
+        details=functools.partial(releases.explain, "adain"),
     )
 )

@@ -12,12 +12,12 @@ import gradio as gr
 
 from colorlab.errors import InvalidParameterError
 from colorlab.imageio import to_uint8
-from colorlab.methods import get_method, list_methods
+from colorlab.methods import get_method
 from colorlab.ui import work
 from colorlab.ui.examples import grey_example_paths
 from colorlab.ui.server import HEAVY
 from colorlab.ui.uploads import uploaded_path
-from colorlab.ui.widgets import photo_input, result_view, warned
+from colorlab.ui.widgets import method_choices, method_info, photo_input, result_view, warned
 
 DEFAULT_METHOD = "classification"
 TEMPERATURE_RANGE = (0.05, 1.0)  # below 0.05 the annealed mean is the mode: no visible change
@@ -90,14 +90,13 @@ def download(shown):
 def describe(method_name):
     """The method's summary, and the temperature slider only for methods that have one."""
     return (
-        gr.Dropdown(info=get_method("colorize", method_name).summary),
+        gr.Dropdown(info=method_info("colorize", method_name)),
         gr.Slider(visible=_temperature_param(method_name) is not None),
     )
 
 
 def build_colorize_tab() -> None:
     """Build the tab's components and wire their events (inside an open ``gr.Blocks``)."""
-    methods = list_methods("colorize")
     temperature_param = _temperature_param(DEFAULT_METHOD)
     with gr.Row(equal_height=False):
         photo = photo_input(
@@ -112,10 +111,10 @@ def build_colorize_tab() -> None:
             )
             with gr.Row():
                 method = gr.Dropdown(
-                    [(m.title, m.name) for m in methods],
+                    method_choices("colorize"),
                     value=DEFAULT_METHOD,
                     label="Model",
-                    info=get_method("colorize", DEFAULT_METHOD).summary,
+                    info=method_info("colorize", DEFAULT_METHOD),
                     elem_id="colorize-method",
                 )
                 temperature = gr.Slider(

@@ -15,12 +15,12 @@ import gradio as gr
 
 from colorlab.errors import ColorLabError
 from colorlab.imageio import to_uint8
-from colorlab.methods import Param, get_method, list_methods
+from colorlab.methods import Param, get_method
 from colorlab.ui import work
 from colorlab.ui.examples import CONTENT_PHOTOS, STYLE_PHOTOS, example_paths
 from colorlab.ui.server import HEAVY, LONG
 from colorlab.ui.uploads import uploaded_path
-from colorlab.ui.widgets import photo_input, result_view, warned
+from colorlab.ui.widgets import method_choices, method_info, photo_input, result_view, warned
 
 DEFAULT_METHOD = "reinhard"
 _UI = {"api_visibility": "undocumented"}  # the clean /stylize endpoint is in colorlab.ui.api
@@ -28,36 +28,11 @@ _UI = {"api_visibility": "undocumented"}  # the clean /stylize endpoint is in co
 _RUNS: dict[str, threading.Event] = {}
 
 
-def method_choices() -> list[tuple[str, str]]:
-    """Dropdown entries: each method's title, marked "(unavailable)" where it cannot run here."""
-    return [
-        (f"{m.title} (unavailable)" if m.unavailable_reason() else m.title, m.name)
-        for m in list_methods("stylize")
-    ]
-
-
-def _info(method_name: str) -> str:
-    """The method's summary, or why it cannot run here."""
-    method = get_method("stylize", method_name)
-    reason = method.unavailable_reason()
-    return f"Unavailable here: {reason}" if reason else method.summary
-
-
 def preservation_param(method_name: str) -> Param | None:
-    """The method's colour-preservation switch, the one the checkbox sets; None if it has none.
-
-    The colour transfers have ``preserve_lightness``; neural style first offers its own
-    ``preserve_colors`` (keep the content's colours, paint only its lightness), so the switch is
-    the method's first boolean parameter named ``preserve_*``, shown with that parameter's help.
-    """
-    return next(
-        (
-            p
-            for p in get_method("stylize", method_name).params
-            if p.name.startswith("preserve") and isinstance(p.default, bool)
-        ),
-        None,
-    )
+    """The method's colour-preservation switch (``Method.preserve``), the one the checkbox
+    sets and shows with its help; None if it has none."""
+    method = get_method("stylize", method_name)
+    return next((p for p in method.params if p.name == method.preserve), None)
 
 
 def _preserve_options(method_name: str) -> dict:
@@ -80,7 +55,7 @@ def describe(method_name):
     """
     long = work.takes_progress(method_name)
     return (
-        gr.Dropdown(info=_info(method_name)),
+        gr.Dropdown(info=method_info("stylize", method_name)),
         gr.Checkbox(**_preserve_options(method_name)),
         gr.Button(visible=long),
         gr.Button(visible=long),
@@ -204,10 +179,10 @@ def build_stylize_tab() -> None:
                         elem_id="stylize-style-examples",
                     )
             method = gr.Dropdown(
-                method_choices(),
+                method_choices("stylize"),
                 value=DEFAULT_METHOD,
                 label="Method",
-                info=_info(DEFAULT_METHOD),
+                info=method_info("stylize", DEFAULT_METHOD),
                 elem_id="stylize-method",
             )
             strength = gr.Slider(

@@ -5,6 +5,7 @@ import functools
 import gradio as gr
 
 from colorlab.errors import ColorLabError
+from colorlab.methods import get_method, list_methods
 from colorlab.ui import work
 
 
@@ -23,6 +24,21 @@ def warned(fn):
             return gr.skip()
 
     return wrapper
+
+
+def method_choices(task: str) -> list[tuple[str, str]]:
+    """Dropdown entries: each method's title, marked "(unavailable)" where it cannot run here."""
+    return [
+        (f"{m.title} (unavailable)" if m.unavailable_reason() else m.title, m.name)
+        for m in list_methods(task)
+    ]
+
+
+def method_info(task: str, method_name: str) -> str:
+    """The method's summary, or the one line saying why it cannot run here."""
+    method = get_method(task, method_name)
+    reason = method.unavailable_reason()
+    return f"Unavailable here: {reason}" if reason else method.summary
 
 
 def photo_input(label: str, elem_id: str, height: int, **options) -> gr.Image:

@@ -16,7 +16,6 @@ and the API always use the full image.
 import contextlib
 import functools
 import hashlib
-import inspect
 import os
 import tempfile
 import time
@@ -287,14 +286,9 @@ def colorized_png(
 
 
 def takes_progress(method_name: str) -> bool:
-    """Whether the stylize method's run takes ``progress`` and ``cancel`` keyword arguments.
-
-    Long methods (neural style: minutes on a CPU) take both, so the app runs them on request,
-    with a progress bar and a Cancel button, instead of on every slider move. The run's
-    signature says so rather than the method's name, so a later long method is treated alike.
-    """
-    parameters = inspect.signature(get_method("stylize", method_name).run).parameters
-    return {"progress", "cancel"} <= parameters.keys()
+    """Whether the stylize method is long (it takes ``progress`` and ``cancel``), so the app
+    runs it on request, with a progress bar and a Cancel button, not on every slider move."""
+    return get_method("stylize", method_name).long_running
 
 
 def stylize(
