@@ -20,7 +20,8 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -284,6 +285,24 @@ def _read(directory: Path, stamps: tuple) -> tuple[dict[str, torch.Tensor], dict
     if not isinstance(config, dict):
         raise CheckpointError(f"{config_path} must hold a JSON object, got {type(config).__name__}")
     return state_dict, config
+
+
+_MODULES: dict[Hashable, tuple[object, torch.nn.Module]] = {}
+_MODULES_LOCK = threading.Lock()
+
+
+def loaded_once(
+    key: Hashable, tensors: object, build: Callable[[], torch.nn.Module]
+) -> torch.nn.Module:
+    """The one home of "build each model once per process": the module cached under ``key``,
+    frozen and in eval mode, built by ``build()`` when absent or when ``tensors`` (the weights
+    it is built from, as this module's readers return them: the same object until the files
+    change) is not the object it was built from."""
+    with _MODULES_LOCK:
+        cached = _MODULES.get(key)
+        if cached is None or cached[0] is not tensors:
+            _MODULES[key] = (tensors, build().requires_grad_(False).eval())
+        return _MODULES[key][1]
 
 
 def load_into(

@@ -320,10 +320,6 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-_LOADED: dict[str, tuple[tuple, torch.nn.Module]] = {}
-_LOAD_LOCK = threading.Lock()
-
-
 def network(name: str) -> torch.nn.Module:
     """A fresh, untrained network of the layout ``name``'s release files are for."""
     module, _, cls = RELEASES[name].module.partition(":")
@@ -335,13 +331,19 @@ def load_module(name: str) -> torch.nn.Module:
 
     Read and checked once per process, and again only when a file changes.
     """
-    from colorlab.hub import load_into
+    from colorlab.hub import load_into, loaded_once
 
     sources = _sources(name)
-    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p, _, _ in sources)
-    with _LOAD_LOCK:
-        cached = _LOADED.get(name)
-        if cached is None or cached[0] != stamp:
-            module = load_into(network(name), _read_all(sources), name).requires_grad_(False)
-            _LOADED[name] = (stamp, module)
-        return _LOADED[name][1]
+    stamp = tuple(
+        (str(path), prefix, read, path.stat().st_mtime_ns, path.stat().st_size)
+        for path, prefix, read in sources
+    )
+    tensors = _read_stamped(stamp)
+    return loaded_once(("release", name), tensors, lambda: load_into(network(name), tensors, name))
+
+
+@functools.lru_cache(maxsize=4)
+def _read_stamped(stamp: tuple) -> dict[str, torch.Tensor]:
+    """The tensors of the files in ``stamp`` (path, prefix, reader, mtime, size); the same dict
+    until a file changes."""
+    return _read_all([(Path(path), prefix, read) for path, prefix, read, _, _ in stamp])

@@ -366,3 +366,28 @@ def test_push_to_unreachable_hub_says_the_checkpoint_is_kept(tmp_path, monkeypat
 def test_model_names_cannot_escape_the_checkpoints_folder(no_bundle):
     with pytest.raises(ValueError, match="model name"):
         hub.resolve("../etc", checkpoints_root=no_bundle)
+
+
+def test_the_colorizer_is_a_hub_mixin_whose_files_are_our_checkpoint_layout(tmp_path):
+    """``from_pretrained`` reads the shipped checkpoint; what ``save_pretrained`` writes loads
+    through our loader with the same weights."""
+    from colorlab.colorize import load_colorizer
+    from colorlab.colorize.models import ColorizerNet
+
+    ours = load_colorizer()
+    by_mixin = ColorizerNet.from_pretrained(hub.CHECKPOINTS_ROOT / "colorizer", strict=True)
+    assert_same_tensors(by_mixin.state_dict(), ours.state_dict())
+    by_mixin.save_pretrained(tmp_path / "saved")
+    again = load_colorizer("colorizer", str(tmp_path / "saved"))
+    assert again.prior_correction == ours.prior_correction
+    assert_same_tensors(again.state_dict(), ours.state_dict())
+
+
+def test_palettenet_is_a_hub_mixin_whose_files_are_our_checkpoint_layout(tmp_path):
+    from colorlab.recolor.palettenet import load_palettenet
+
+    ours = load_palettenet()
+    by_mixin = PaletteNet.from_pretrained(hub.CHECKPOINTS_ROOT / "palettenet", strict=True)
+    assert_same_tensors(by_mixin.state_dict(), ours.state_dict())
+    by_mixin.save_pretrained(tmp_path / "saved")
+    assert_same_tensors(load_palettenet(str(tmp_path / "saved")).state_dict(), ours.state_dict())

@@ -18,8 +18,6 @@ converted to L first (its colours are discarded).
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import torch
 
@@ -41,22 +39,19 @@ MODELS = {  # method name -> checkpoint name in colorlab.hub
     "pix2pix": "colorizer_pix2pix",
 }
 
-_LOADED: dict[tuple[str, str | None], tuple[dict, ColorizerNet]] = {}
-_LOCK = threading.Lock()
-
 
 def load_colorizer(name: str = "colorizer", local_dir: str | None = None) -> ColorizerNet:
     """A trained colorizer in eval mode, loaded through ``colorlab.hub`` once per process."""
-    from colorlab.hub import load_into, load_model_files
+    from colorlab.hub import load_into, load_model_files, loaded_once
 
-    with _LOCK:
-        state_dict, config = load_model_files(name, local_dir, required_keys=("kind", "channels"))
-        cached = _LOADED.get((name, local_dir))
-        if cached is None or cached[0] is not state_dict:
-            model = load_into(ColorizerNet(config), state_dict, name)
-            model = model.to(memory_format=torch.channels_last).requires_grad_(False)
-            _LOADED[(name, local_dir)] = (state_dict, model)
-        return _LOADED[(name, local_dir)][1]
+    state_dict, config = load_model_files(name, local_dir, required_keys=("kind", "channels"))
+    return loaded_once(
+        ("colorizer", name, local_dir),
+        state_dict,
+        lambda: load_into(ColorizerNet(config), state_dict, name).to(
+            memory_format=torch.channels_last  # faster convolutions on CPUs
+        ),
+    )
 
 
 def colorize(

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from colorlab.colorize.bins import DEFAULT_TEMPERATURE, LAMBDA, rebalancing_weights
@@ -94,7 +95,12 @@ class HintBranch(nn.Module):
         return self.out4(x), self.out8(F.relu(self.down(x)))
 
 
-class ColorizerNet(nn.Module):
+class ColorizerNet(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="colorlab",
+    tags=["image-colorization", "colorlab"],
+):
     """L (+ hints) -> class logits or ab at 1/4 resolution; see the module docstring.
 
     The bottleneck (stride 16) adds a global context vector (the mean of its features through

@@ -38,13 +38,13 @@ Tensors: Lab images are scaled to about [-1, 1] as ``(L/50 - 1, a/110, b/110)``,
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from colorlab.color import lab_to_srgb, srgb_to_lab
@@ -248,7 +248,12 @@ class Decoder(nn.Module):
         return self.to_membership(self.final(x, source, palette))
 
 
-class PaletteNet(nn.Module):
+class PaletteNet(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="colorlab",
+    tags=["palette-recoloring", "colorlab"],
+):
     """Recolor a Lab image from its palette to a target palette; L is kept, ab move.
 
     Encoder: a conv block (two 3x3 convolutions, the first with stride 2; at stride 1 it would
@@ -306,9 +311,6 @@ class PaletteNet(nn.Module):
 
 # --- loading the shipped weights ---------------------------------------------------------------
 
-_MODELS: dict[str | None, tuple[dict, PaletteNet]] = {}
-_LOCK = threading.Lock()
-
 
 def load_palettenet(local_dir: str | None = None) -> PaletteNet:
     """The trained PaletteNet in eval mode, loaded through ``colorlab.hub`` once per process.
@@ -316,16 +318,16 @@ def load_palettenet(local_dir: str | None = None) -> PaletteNet:
     ``local_dir``: a checkpoint folder to use instead of the bundled one or the Hub's. A
     rewritten checkpoint (new files) is loaded again.
     """
-    from colorlab.hub import load_into, load_model_files
+    from colorlab.hub import load_into, load_model_files, loaded_once
 
-    with _LOCK:
-        state_dict, config = load_model_files(MODEL_NAME, local_dir, required_keys=("channels",))
-        cached = _MODELS.get(local_dir)
-        if cached is None or cached[0] is not state_dict:
-            model = load_into(PaletteNet(config), state_dict, MODEL_NAME)
-            model = model.to(memory_format=torch.channels_last)  # faster convolutions on CPUs
-            _MODELS[local_dir] = (state_dict, model.requires_grad_(False))
-        return _MODELS[local_dir][1]
+    state_dict, config = load_model_files(MODEL_NAME, local_dir, required_keys=("channels",))
+    return loaded_once(
+        (MODEL_NAME, local_dir),
+        state_dict,
+        lambda: load_into(PaletteNet(config), state_dict, MODEL_NAME).to(
+            memory_format=torch.channels_last  # faster convolutions on CPUs
+        ),
+    )
 
 
 # --- numpy in, numpy out -----------------------------------------------------------------------

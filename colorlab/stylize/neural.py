@@ -42,9 +42,6 @@ DEFAULT_MAX_SIZE = 384
 DEFAULT_STYLE_WEIGHT = 1e6  # with size-normalised Grams the style term is tiny per unit
 DEFAULT_CONTENT_WEIGHT = 1.0
 
-_LOCK = threading.Lock()
-_LOADED: dict[str, tuple[dict, nn.Sequential]] = {}
-
 
 def vgg19_features(widths: Sequence[int]) -> nn.Sequential:
     """VGG-19's ``features[:30]`` in torchvision's layout, with the 13 convolution widths given.
@@ -79,21 +76,20 @@ def load_vgg19() -> nn.Sequential:
     from colorlab import hub
 
     tensors = hub.load_weights(WEIGHTS_NAME, tuple(f"features.{i}." for i in CONV_LAYERS))
-    with _LOCK:
-        cached = _LOADED.get(WEIGHTS_NAME)
-        if cached is None or cached[0] is not tensors:
-            keys = [f"features.{i}.weight" for i in CONV_LAYERS]
-            missing = [key for key in keys if key not in tensors]
-            if missing:
-                raise CheckpointError(
-                    f"the {WEIGHTS_NAME} weights lack {', '.join(missing)}: they are not"
-                    " VGG-19's. Use the model.safetensors of timm/vgg19.tv_in1k."
-                )
-            features = vgg19_features([tensors[key].shape[0] for key in keys])
-            state = {key.removeprefix("features."): value for key, value in tensors.items()}
-            model = hub.load_into(features, state, WEIGHTS_NAME).requires_grad_(False)
-            _LOADED[WEIGHTS_NAME] = (tensors, model)
-        return _LOADED[WEIGHTS_NAME][1]
+    keys = [f"features.{i}.weight" for i in CONV_LAYERS]
+    missing = [key for key in keys if key not in tensors]
+    if missing:
+        raise CheckpointError(
+            f"the {WEIGHTS_NAME} weights lack {', '.join(missing)}: they are not"
+            " VGG-19's. Use the model.safetensors of timm/vgg19.tv_in1k."
+        )
+
+    def build() -> nn.Sequential:
+        features = vgg19_features([tensors[key].shape[0] for key in keys])
+        state = {key.removeprefix("features."): value for key, value in tensors.items()}
+        return hub.load_into(features, state, WEIGHTS_NAME)
+
+    return hub.loaded_once(WEIGHTS_NAME, tensors, build)
 
 
 def vgg19_unavailable() -> str | None:
