@@ -37,6 +37,9 @@ def photo(name: str, megapixels: float) -> np.ndarray:
 
 
 def median_ms(function, runs: int) -> float:
+    """Median wall time of ``runs`` calls, after one untimed call (first-call costs: kernel
+    selection, caches, lazy imports, belong to no run)."""
+    function()
     times = []
     for _ in range(runs):
         start = time.perf_counter()
