@@ -340,9 +340,20 @@ def weights_unavailable(
 ) -> str | None:
     """Why :func:`resolve_weights` would fail, or None if it would not; nothing is downloaded.
 
-    A local or cached file is enough; otherwise the Hub is asked whether it has the file (one
-    quick request; an unreachable Hub is found out within a second).
+    A local or bundled file is enough. Otherwise the answer (offline: from the Hub cache; online:
+    the Hub is asked whether it has the file, which an unreachable Hub fails within a second) is
+    kept for the process, per setting that could change it (folder, endpoint, cache, offline
+    mode, repository and revision), so building the app or drawing a battle asks at most once.
     """
+    folder = os.environ.get(_env_var(name, "DIR"))
+    if not folder and (Path(checkpoints_root) / name / WEIGHTS).is_file():
+        return None
+    settings = (folder, endpoint(), _cache_dir(), _offline(), hub_model(name))
+    return _weights_unavailable(name, str(checkpoints_root), settings)
+
+
+@functools.lru_cache(maxsize=32)
+def _weights_unavailable(name: str, checkpoints_root: str, settings: tuple) -> str | None:
     try:
         _resolve_weights(name, Path(checkpoints_root), download=False)
     except ModelNotFoundError as error:

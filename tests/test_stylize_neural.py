@@ -150,6 +150,15 @@ def test_downloads_only_the_weights_reads_only_features_and_the_loss_falls(
     assert after < 0.5 * before  # measured: 0.13
 
 
+def test_the_hub_is_asked_about_the_weights_once_per_process(vgg_hub):
+    method = get_method("stylize", "neural")
+    assert method.unavailable_reason() is None
+    asked = len(vgg_hub.server.requests)
+    assert asked >= 1
+    assert method.unavailable_reason() is None and method.to_dict()["unavailable"] is None
+    assert len(vgg_hub.server.requests) == asked  # building the app or a battle asks no more
+
+
 def test_offline_without_weights_says_which_where_and_how_and_never_substitutes(
     clean_env, monkeypatch, images
 ):
