@@ -2,8 +2,12 @@
 
 A checkpoint is a folder of three files, the layout of Hugging Face's ``PyTorchModelHubMixin``:
 ``model.safetensors`` (the weights), ``config.json`` (what the model code needs to rebuild the
-module) and ``README.md`` (the model card). Weights are only ever read with safetensors, never
-unpickled, so a downloaded checkpoint cannot run code.
+module) and ``README.md`` (the model card). Our networks are mixin classes, so
+``ColorizerNet.from_pretrained(folder_or_repo)`` and ``save_pretrained`` work as anywhere on the
+Hub; the app loads them with :func:`load_model`, which adds the bundled folder, pinned revisions,
+actionable errors and the per-process cache (:func:`loaded_once`, which every model, ours,
+VGG-19 and the reference models of :mod:`colorlab.releases`, goes through). Weights are only ever
+read with safetensors, never unpickled, so a downloaded checkpoint cannot run code.
 
 Pretrained weights published by others (``PRETRAINED``, e.g. VGG-19 for neural style) are not
 ColorLab checkpoints: only their ``model.safetensors`` is fetched (:func:`resolve_weights`), and
@@ -303,6 +307,29 @@ def loaded_once(
         if cached is None or cached[0] is not tensors:
             _MODULES[key] = (tensors, build().requires_grad_(False).eval())
         return _MODULES[key][1]
+
+
+def load_model(
+    cls: Callable[[dict], torch.nn.Module],
+    name: str,
+    local_dir: str | Path | None = None,
+    *,
+    required_keys: Iterable[str] = (),
+) -> torch.nn.Module:
+    """Our checkpoint ``name`` as ``cls(config)`` with its weights, frozen, in eval mode and
+    channels-last (faster convolutions on CPUs), once per process.
+
+    The one loader of ColorLab's own models: what ``PyTorchModelHubMixin.from_pretrained`` does
+    (config.json into the constructor, model.safetensors loaded strictly), plus what is ours:
+    the bundled ``checkpoints/`` and pinned revisions (:func:`resolve`), config keys the code
+    needs, actionable errors and the per-process cache (:func:`loaded_once`).
+    """
+    state_dict, config = load_model_files(name, local_dir, required_keys=required_keys)
+    return loaded_once(
+        (getattr(cls, "__name__", str(cls)), name, str(local_dir)),
+        state_dict,
+        lambda: load_into(cls(config), state_dict, name).to(memory_format=torch.channels_last),
+    )
 
 
 def load_into(

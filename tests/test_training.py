@@ -447,3 +447,19 @@ def test_stylize_evaluation_moves_colours_toward_the_style_and_keeps_structure(s
     table = stylize_table(results, len(pairs), 128, ["neural"])
     assert "N = 2 " in table and "| reinhard, preserve_lightness |" in table
     assert "unavailable here): neural." in table
+
+
+def test_a_card_section_is_replaced_in_place_keeping_the_sections_around_it(tmp_path):
+    from training.evaluate import CARD_SECTION, write_card_section
+
+    card = tmp_path / "README.md"
+    card.write_text(
+        f"# Model\n\n{CARD_SECTION}: colorize\n\n`old`\n\n| a |\n|---|\n| 1 |\n\n## Notes\nkept\n"
+    )
+    write_card_section(card, "colorize", "| a |\n|---|\n| 2 |", "new command")
+    assert card.read_text() == (
+        f"# Model\n\n{CARD_SECTION}: colorize\n\n`new command`\n\n| a |\n|---|\n| 2 |\n\n"
+        "## Notes\nkept\n"
+    )
+    write_card_section(card, "hints", "| b |", "hints command")
+    assert card.read_text().endswith(f"kept\n\n{CARD_SECTION}: hints\n\n`hints command`\n\n| b |\n")

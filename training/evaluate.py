@@ -160,7 +160,10 @@ def write_card_section(card: Path, protocol: str, table: str, command: str) -> N
     heading = f"{CARD_SECTION}: {protocol}"
     section = f"{heading}\n\n`{command}`\n\n{table}\n"
     pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    text = pattern.sub(section, text) if pattern.search(text) else f"{text.rstrip()}\n\n{section}"
+    if pattern.search(text):  # the next section's heading keeps its blank line before it
+        text = pattern.sub(lambda _: section + "\n", text).rstrip() + "\n"
+    else:
+        text = f"{text.rstrip()}\n\n{section}"
     card.write_text(text, encoding="utf-8")
 
 

@@ -42,16 +42,9 @@ MODELS = {  # method name -> checkpoint name in colorlab.hub
 
 def load_colorizer(name: str = "colorizer", local_dir: str | None = None) -> ColorizerNet:
     """A trained colorizer in eval mode, loaded through ``colorlab.hub`` once per process."""
-    from colorlab.hub import load_into, load_model_files, loaded_once
+    from colorlab.hub import load_model
 
-    state_dict, config = load_model_files(name, local_dir, required_keys=("kind", "channels"))
-    return loaded_once(
-        ("colorizer", name, local_dir),
-        state_dict,
-        lambda: load_into(ColorizerNet(config), state_dict, name).to(
-            memory_format=torch.channels_last  # faster convolutions on CPUs
-        ),
-    )
+    return load_model(ColorizerNet, name, local_dir, required_keys=("kind", "channels"))
 
 
 def colorize(

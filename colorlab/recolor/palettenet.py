@@ -318,16 +318,9 @@ def load_palettenet(local_dir: str | None = None) -> PaletteNet:
     ``local_dir``: a checkpoint folder to use instead of the bundled one or the Hub's. A
     rewritten checkpoint (new files) is loaded again.
     """
-    from colorlab.hub import load_into, load_model_files, loaded_once
+    from colorlab.hub import load_model
 
-    state_dict, config = load_model_files(MODEL_NAME, local_dir, required_keys=("channels",))
-    return loaded_once(
-        (MODEL_NAME, local_dir),
-        state_dict,
-        lambda: load_into(PaletteNet(config), state_dict, MODEL_NAME).to(
-            memory_format=torch.channels_last  # faster convolutions on CPUs
-        ),
-    )
+    return load_model(PaletteNet, MODEL_NAME, local_dir, required_keys=("channels",))
 
 
 # --- numpy in, numpy out -----------------------------------------------------------------------
