@@ -159,11 +159,6 @@ def explain(name: str) -> str:
     )
 
 
-def load_tensors(name: str) -> dict[str, torch.Tensor]:
-    """Every tensor of ``name``'s release, keyed as its module names them, on the CPU."""
-    return _read_all(_sources(name))
-
-
 def _read_all(sources: list[tuple[Path, str, Callable[[Path], dict]]]) -> dict:
     return {
         prefix + key: value for path, prefix, read in sources for key, value in read(path).items()
