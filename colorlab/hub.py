@@ -126,7 +126,8 @@ def _cache_dir() -> str:
     return constants.HF_HUB_CACHE
 
 
-def _offline() -> bool:
+def offline_mode() -> bool:
+    """Whether ``HF_HUB_OFFLINE`` is set now (huggingface_hub reads it only at import)."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
 
 
@@ -191,7 +192,7 @@ def _fetch(model: HubModel, filenames: Sequence[str], *, download: bool = True) 
     lacks only get a metadata request each, and None is returned (available, not yet here).
     """
     url, cache_dir = endpoint(), _cache_dir()
-    offline = "HF_HUB_OFFLINE is set (unset it to download)" if _offline() else None
+    offline = "HF_HUB_OFFLINE is set (unset it to download)" if offline_mode() else None
     fetch = functools.partial(hf_hub_download, model.repo_id, cache_dir=cache_dir, endpoint=url)
     try:
         offline = offline or _unreachable(model, url, filenames[0])
@@ -375,7 +376,7 @@ def weights_unavailable(
     folder = os.environ.get(_env_var(name, "DIR"))
     if not folder and (Path(checkpoints_root) / name / WEIGHTS).is_file():
         return None
-    settings = (folder, endpoint(), _cache_dir(), _offline(), hub_model(name))
+    settings = (folder, endpoint(), _cache_dir(), offline_mode(), hub_model(name))
     return _weights_unavailable(name, str(checkpoints_root), settings)
 
 
@@ -459,15 +460,17 @@ def save_checkpoint(
         key: value.detach().cpu().clone(memory_format=torch.contiguous_format)
         for key, value in state_dict.items()
     }
-    _write_atomically(directory / WEIGHTS, save(tensors, metadata={"format": "pt"}))
-    _write_atomically(
+    write_atomically(directory / WEIGHTS, save(tensors, metadata={"format": "pt"}))
+    write_atomically(
         directory / CONFIG, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode()
     )
-    _write_atomically(directory / CARD, model_card.encode())
+    write_atomically(directory / CARD, model_card.encode())
     return directory
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """``data`` into ``path`` through a temporary file and a rename: no reader, and no crash,
+    ever leaves half a file."""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as file:
@@ -494,7 +497,7 @@ def push_to_hub(
     pipeline that may split an upload into several commits.
     """
     directory = _checked(Path(directory))
-    if _offline():
+    if offline_mode():
         raise CheckpointError(f"cannot push {directory} to {repo_id}: HF_HUB_OFFLINE is set")
     api = HfApi(endpoint=endpoint(), token=token)
     operations = [CommitOperationAdd(path_in_repo=f, path_or_fileobj=directory / f) for f in FILES]

@@ -41,7 +41,9 @@ from huggingface_hub.utils import get_session
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
+from colorlab import hub
 from colorlab.errors import CheckpointError, ModelNotFoundError
+from colorlab.hub import load_into, loaded_once, offline_mode, write_atomically
 
 TORCH_HUB_HASH = re.compile(r"-([a-f0-9]{6,})\.")  # torch.hub: "name-<sha256 prefix>.pth"
 
@@ -116,10 +118,6 @@ def cache_dir(name: str) -> Path:
     return Path(home) / "colorlab" / "releases" / name
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
-
-
 def unavailable(name: str) -> str | None:
     """One short line saying why ``name``'s weights cannot be had here, or None.
 
@@ -134,7 +132,7 @@ def unavailable(name: str) -> str | None:
         return f"{release.env_dir} lacks {', '.join(missing)}" if missing else None
     if all((cache_dir(name) / _converted(f)).is_file() for f in release.files):
         return None
-    if not _offline() and _answers(release.file_url(next(iter(release.files)))):
+    if not offline_mode() and _answers(release.file_url(next(iter(release.files)))):
         return None
     return f"weights not downloaded; needs internet once, or {release.env_dir}"
 
@@ -190,8 +188,6 @@ def _sources(name: str) -> list[tuple[Path, str, Callable[[Path], dict]]]:
 def _mirror(name: str) -> Path | None:
     """The checkpoint folder of a Hub mirror made by ``training.convert_reference``, if one is
     registered (``COLORLAB_<NAME>_REPO`` or ``colorlab.hub.MODELS``) and can be had."""
-    from colorlab import hub
-
     if hub.hub_model(name) is None:
         return None
     try:
@@ -253,7 +249,7 @@ def _read_converted(path: Path) -> dict[str, torch.Tensor]:
 def _download_and_convert(release: Release, filename: str, folder: Path) -> None:
     """Fetch one release file, check its hash, convert it; nothing half-written is left."""
     url = release.file_url(filename)
-    if _offline():
+    if offline_mode():
         raise ModelNotFoundError(
             f"{release.name}: {filename} is not downloaded and HF_HUB_OFFLINE is set; unset it"
             f" to fetch {url} once, or set {release.env_dir} to a folder holding the file"
@@ -283,9 +279,9 @@ def _download_and_convert(release: Release, filename: str, folder: Path) -> None
     state = _unpickle(download)
     tensors = {k: v.contiguous() for k, v in state.items()}
     converted = folder / _converted(filename)
-    _write_atomically(converted, save(tensors, metadata={"source": url, "sha256": digest}))
+    write_atomically(converted, save(tensors, metadata={"source": url, "sha256": digest}))
     record = {"source": url, "sha256": digest, "safetensors_sha256": _sha256(converted)}
-    _write_atomically(folder / _record(filename), json.dumps(record, indent=2).encode())
+    write_atomically(folder / _record(filename), json.dumps(record, indent=2).encode())
 
 
 def _unpickle(path: Path) -> dict[str, torch.Tensor]:
@@ -309,12 +305,6 @@ def _unpickle(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
 def network(name: str) -> torch.nn.Module:
     """A fresh, untrained network of the layout ``name``'s release files are for."""
     module, _, cls = RELEASES[name].module.partition(":")
@@ -326,8 +316,6 @@ def load_module(name: str) -> torch.nn.Module:
 
     Read and checked once per process, and again only when a file changes.
     """
-    from colorlab.hub import load_into, loaded_once
-
     sources = _sources(name)
     stamp = tuple(
         (str(path), prefix, read, path.stat().st_mtime_ns, path.stat().st_size)
