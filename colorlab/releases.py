@@ -188,8 +188,13 @@ def _sources(name: str) -> list[tuple[Path, str, Callable[[Path], dict]]]:
 def _mirror(name: str) -> Path | None:
     """The checkpoint folder of a Hub mirror made by ``training.convert_reference``, if one is
     registered (``COLORLAB_<NAME>_REPO`` or ``colorlab.hub.MODELS``) and can be had."""
-    if hub.hub_model(name) is None:
-        return None
+    model = hub.hub_model(name)
+    return None if model is None else _resolved_mirror(name, model, hub.endpoint())
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved_mirror(name: str, model: hub.HubModel, endpoint: str) -> Path | None:
+    """Asked of the Hub once per process per repository, revision and endpoint, not per run."""
     try:
         return hub.resolve(name)
     except ModelNotFoundError:

@@ -421,6 +421,9 @@ def test_a_converted_mirror_on_the_hub_is_tried_before_the_release_url(
     )
     assert [r for r in release_site.requests if r.split()[1].startswith("/siggraph17/")] == []
     assert any("/colorlab/siggraph17/resolve/" in r for r in release_site.requests)
+    asked = len(release_site.requests)
+    assert releases.load_module("siggraph17") is module
+    assert len(release_site.requests) == asked  # the mirror is asked once per process
 
 
 def test_methods_json_carries_the_long_explanation_and_the_short_reason(
