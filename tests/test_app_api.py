@@ -1,7 +1,4 @@
-"""The app as an API: /palette, /recolor and /colorize through gradio_client against a server.
-
-Also the one piece of the colorize tab that needs no browser: brush layers to colour hints.
-"""
+"""The app as an API: /palette, /recolor and /colorize through gradio_client against a server."""
 
 import json
 import re
@@ -16,7 +13,6 @@ from skimage import data
 from colorlab.color import parse_hex, srgb_to_lab
 from colorlab.metrics import delta_e_ciede2000
 from colorlab.palette import extract_palette
-from colorlab.ui.work import hints_from_layers
 from training.data import hue_shift
 
 pytestmark = pytest.mark.server
@@ -241,69 +237,3 @@ def test_colorize_hints_are_json_text_never_a_server_path(client, camera_png):
 def test_a_temperature_for_a_method_without_one_is_an_error(client, camera_png):
     with pytest.raises(AppError, match=r"method 'regression' has no parameter 'temperature'"):
         client.predict(handle_file(camera_png), "regression", 0.5, None, api_name="/colorize")
-
-
-# --- the colorize tab's brush layers -> hints ------------------------------------------------
-
-RED = np.array([255, 0, 0, 255], np.uint8)
-
-
-def _stroke_layer(shape: tuple[int, int], rows: slice, cols: slice) -> np.ndarray:
-    """A transparent RGBA layer with an opaque red rectangle, as the editor exports it."""
-    layer = np.zeros((*shape, 4), np.uint8)
-    layer[rows, cols] = RED
-    return layer
-
-
-def test_a_red_stroke_hints_exactly_its_pixels_with_reds_chroma():
-    layer = _stroke_layer((40, 60), slice(10, 14), slice(5, 50))
-
-    hints = hints_from_layers([layer], (40, 60))
-
-    assert np.array_equal(hints.mask, layer[..., 3] > 0)
-    red_ab = srgb_to_lab(np.array([1.0, 0.0, 0.0]))[1:]
-    np.testing.assert_allclose(
-        hints.ab[hints.mask], np.broadcast_to(red_ab, (4 * 45, 2)), atol=1e-3
-    )
-    assert not hints.ab[~hints.mask].any()
-
-
-def test_an_editor_layer_at_half_size_hints_each_stroked_pixels_2x2_block():
-    layer = _stroke_layer((40, 60), slice(10, 13), slice(7, 30))
-    layer[20, 40] = RED  # a single-pixel dab
-
-    hints = hints_from_layers([layer], (80, 120))
-
-    blocks = np.repeat(np.repeat(layer[..., 3] > 0, 2, axis=0), 2, axis=1)
-    assert np.array_equal(hints.mask, blocks)
-
-
-@pytest.mark.parametrize("image_shape", [(97, 131), (123, 61)])
-def test_a_scaled_editor_layer_maps_back_by_nearest_pixel_never_blending(image_shape):
-    layer = _stroke_layer((40, 60), slice(10, 13), slice(7, 30))
-    layer[20, 40] = RED
-
-    hints = hints_from_layers([layer], image_shape)
-
-    scale = np.array(image_shape) / (40, 60)
-    ys, xs = np.nonzero(hints.mask[: round(16 * scale[0])])  # the stroke, without the dab
-    assert abs(ys.min() - 10 * scale[0]) <= 1 and abs(ys.max() + 1 - 13 * scale[0]) <= 1
-    assert abs(xs.min() - 7 * scale[1]) <= 1 and abs(xs.max() + 1 - 30 * scale[1]) <= 1
-    assert hints.mask[round(20.5 * scale[0]), round(40.5 * scale[1])], "the dab survives"
-    # Every hinted pixel has red's chroma exactly: no faded mix with the transparent black.
-    red_ab = srgb_to_lab(np.array([1.0, 0.0, 0.0]))[1:]
-    np.testing.assert_allclose(
-        hints.ab[hints.mask], np.broadcast_to(red_ab, (hints.count, 2)), atol=1e-3
-    )
-
-
-def test_later_layers_cover_earlier_ones_and_transparent_pixels_hint_nothing():
-    red = _stroke_layer((20, 20), slice(0, 10), slice(0, 20))
-    blue = np.zeros((20, 20, 4), np.uint8)
-    blue[5:15, :] = [32, 64, 255, 255]
-
-    hints = hints_from_layers([red, blue, np.zeros((20, 20, 4), np.uint8)], (20, 20))
-
-    assert hints.mask[:15].all() and not hints.mask[15:].any()
-    assert hints.ab[2, 3, 0] > 50  # red: a > 0
-    assert hints.ab[7, 3, 1] < -80  # blue where the blue layer covers the red one

@@ -25,7 +25,13 @@ from colorlab.colorize.bins import (
     rebalancing_weights,
     smoothed_distribution,
 )
-from colorlab.colorize.hints import STROKE_LENGTHS, STROKE_WIDTHS, pool, simulate_hints
+from colorlab.colorize.hints import (
+    STROKE_LENGTHS,
+    STROKE_WIDTHS,
+    hints_from_strokes,
+    pool,
+    simulate_hints,
+)
 from colorlab.colorize.models import ColorizerNet
 from colorlab.errors import InvalidColorError, InvalidParameterError
 
@@ -530,6 +536,76 @@ def test_a_bad_hint_colour_is_a_colour_error_naming_the_hint():
     with pytest.raises(InvalidColorError, match="#zz0000") as error:
         hints_from_points(points, (4, 5))
     assert "hint 1" in str(error.value)  # the docstring: errors name the offending entry
+
+
+def _stroke(color="#d03a2a", size=4, points=((5, 10), (45, 10))) -> dict:
+    return {"color": color, "size": size, "points": [list(p) for p in points]}
+
+
+def test_a_stroke_hints_a_round_brush_band_along_its_points_with_its_exact_colour():
+    hints = hints_from_strokes([_stroke(size=4)], (40, 60), (40, 60))
+
+    ys, xs = np.nonzero(hints.mask)
+    assert abs(ys.mean() - 9.5) < 0.5 and 4 <= ys.max() - ys.min() + 1 <= 5  # rows [8, 12)
+    assert abs(xs.min() - 3) <= 1 and abs(xs.max() - 46) <= 1  # round caps of radius 2
+    assert hints.mask[8:12, 5:45].all()
+    red_ab = srgb_to_lab(parse_hex("#d03a2a"))[1:]
+    np.testing.assert_allclose(hints.ab[hints.mask], np.broadcast_to(red_ab, (hints.count, 2)))
+    assert not hints.ab[~hints.mask].any()
+
+
+@pytest.mark.parametrize("shape", [(80, 120), (97, 131), (20, 30)])
+def test_strokes_drawn_on_a_preview_scale_to_the_image_with_the_brush(shape):
+    sy, sx = shape[0] / 40, shape[1] / 60
+    hints = hints_from_strokes([_stroke(size=4)], (40, 60), shape)
+
+    ys, xs = np.nonzero(hints.mask)
+    brush = 4 * (sx + sy) / 2  # the brush scales too
+    assert abs((ys.max() - ys.min() + 1) - brush) <= 2
+    assert abs(ys.mean() + 0.5 - 10 * sy) <= 1
+    assert abs(xs.min() - (5 * sx - brush / 2)) <= 1.5
+    assert abs(xs.max() + 1 - (45 * sx + brush / 2)) <= 1.5
+
+
+def test_a_single_point_stroke_is_a_dab_and_later_strokes_cover_earlier_ones():
+    blue = _stroke("#2040ff", size=10, points=[(20, 10)])
+    hints = hints_from_strokes([_stroke(size=6), blue], (40, 60), (40, 60))
+
+    assert hints.mask[10, 20] and hints.ab[10, 20, 1] < -50  # blue over red
+    assert hints.ab[10, 40, 0] > 30  # red beyond the dab
+    assert hints_from_strokes([], (40, 60), (40, 60)).count == 0
+
+
+def test_strokes_beyond_the_image_are_cut_at_its_edges():
+    hints = hints_from_strokes([_stroke(size=8, points=[(-50, 10), (5, 10)])], (40, 60), (40, 60))
+    assert hints.mask[:, 0].any() and not hints.mask[:, 10:].any()
+    assert hints_from_strokes([_stroke(points=[(500, 500)])], (40, 60), (40, 60)).count == 0
+
+
+@pytest.mark.parametrize(
+    ("strokes", "message"),
+    [
+        ({"color": "#fff"}, "must be a JSON list"),
+        ([{"color": "#fff", "size": 3}], 'stroke 0 must be an object with "color", "size"'),
+        ([_stroke(), _stroke(size=0)], "stroke 1: size must be a number from 1 to 128"),
+        ([_stroke(size=True)], "stroke 0: size must be"),
+        ([_stroke(points=[])], r"stroke 0: points must be a non-empty list of \[x, y\]"),
+        ([_stroke(points=[(1, "2")])], "stroke 0: points must be"),
+        ([_stroke(points=[(1, True)])], "stroke 0: points must be"),
+        ('[{"color": "#fff", "size": 3, "points": [[NaN, 1]]}]', "stroke 0: points must be"),
+        ([_stroke()] * 201, "201 strokes given; at most 200"),
+        ([_stroke(points=[(1, 1)] * 20_001)], "more than 20,000 points"),
+        ("[1, 2", "not valid JSON"),
+    ],
+)
+def test_bad_strokes_are_errors_that_name_the_problem(strokes, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        hints_from_strokes(strokes, (40, 60), (40, 60))
+
+
+def test_a_bad_stroke_colour_is_a_colour_error_naming_the_stroke():
+    with pytest.raises(InvalidColorError, match="stroke 1: '#zz0000'"):
+        hints_from_strokes([_stroke(), _stroke("#zz0000")], (40, 60), (40, 60))
 
 
 # --- the networks ----------------------------------------------------------------------------

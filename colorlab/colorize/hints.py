@@ -20,6 +20,7 @@ import reprlib
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from colorlab.color import lab_to_srgb, parse_hex, srgb_to_lab
 from colorlab.errors import InvalidColorError, InvalidParameterError
@@ -29,11 +30,14 @@ HINT_PROBABILITY = 1 / 8  # geometric: chance of stopping before each further hi
 PATCH_SIZES = tuple(range(1, 10))
 STROKE_LENGTHS = (4.0, 24.0)  # pixels, uniform: a short drag of the brush
 STROKE_WIDTHS = (1, 2, 3, 4, 5)  # pixels
-# What one request may ask of hints_from_points: painting is O(points x radius^2), and a brush
-# stroke in the app reaches the model as a layer, not as points, so these bind only scripts.
+# What one request may ask of hints_from_points (scripts) and hints_from_strokes (the app's
+# brush): painting is O(points x radius^2).
 MAX_HINT_POINTS = 500
 MAX_HINT_RADIUS = 64  # pixels: a square 129 px on a side
 MAX_HINT_TEXT = 64 * 1024  # characters of JSON
+MAX_STROKES = 200
+MAX_STROKE_POINTS = 20_000  # over all strokes
+MAX_BRUSH_SIZE = 128  # pixels of the frame the strokes were drawn on
 
 
 @dataclass(frozen=True)
@@ -186,22 +190,7 @@ def hints_from_points(points: list[dict] | str, shape: tuple[int, int]) -> Hints
     Errors name the offending entry. At most ``MAX_HINT_POINTS`` points of radius at most
     ``MAX_HINT_RADIUS``, and at most ``MAX_HINT_TEXT`` characters of JSON, bound the cost.
     """
-    if isinstance(points, str):
-        if len(points) > MAX_HINT_TEXT:
-            raise InvalidParameterError(
-                f"the hints JSON has {len(points):,} characters; at most {MAX_HINT_TEXT:,} are "
-                f"taken (up to {MAX_HINT_POINTS} points)"
-            )
-        try:
-            points = json.loads(points)
-        except json.JSONDecodeError as exc:
-            raise InvalidParameterError(f"hints are not valid JSON: {exc}") from exc
-        except RecursionError:
-            raise InvalidParameterError(
-                'hints are nested too deeply: give a flat JSON list of {"x", "y", "color"} objects'
-            ) from None
-    if not isinstance(points, list):
-        raise InvalidParameterError('hints must be a JSON list of {"x", "y", "color"} objects')
+    points = _json_list(points, MAX_HINT_TEXT, '{"x", "y", "color"} objects')
     if len(points) > MAX_HINT_POINTS:
         raise InvalidParameterError(
             f"{len(points):,} hint points given; at most {MAX_HINT_POINTS} are taken"
@@ -223,10 +212,7 @@ def hints_from_points(points: list[dict] | str, shape: tuple[int, int]) -> Hints
             raise InvalidParameterError(
                 f"hint {number} at ({x}, {y}) is outside the {width}x{height} image"
             )
-        try:
-            color = parse_hex(point["color"])
-        except InvalidColorError as exc:
-            raise InvalidColorError(f"hint {number}: {exc}") from None
+        color = _color(point["color"], f"hint {number}")
         radius = point.get("radius", point_radius(shape))
         if (
             not isinstance(radius, numbers.Integral)
@@ -244,3 +230,116 @@ def hints_from_points(points: list[dict] | str, shape: tuple[int, int]) -> Hints
         hints.ab[square] = srgb_to_lab(color[None])[0, 1:]
         hints.mask[square] = True
     return hints
+
+
+def hints_from_strokes(
+    strokes: list[dict] | str, frame: tuple[int, int], shape: tuple[int, int]
+) -> Hints:
+    """Hints at ``shape`` (H, W) from brush strokes drawn on a ``frame`` (h, w) copy of the image.
+
+    ``strokes`` is ``[{"color": "#rrggbb", "size": diameter, "points": [[x, y], ...]}, ...]``
+    (or its JSON text) in frame pixels, as the app's hint editor sends them (canvas coordinates:
+    (0, 0) is the top-left corner of the first pixel). Each stroke is a round brush of that
+    diameter along its points, scaled to ``shape``; later strokes cover earlier ones. Only the stroke's own colour is taken, never a blend with what it covers.
+    Errors name the offending stroke; ``MAX_STROKES``, ``MAX_STROKE_POINTS`` and
+    ``MAX_BRUSH_SIZE`` bound the cost.
+    """
+    strokes = _json_list(strokes, 16 * MAX_STROKE_POINTS, '{"color", "size", "points"} objects')
+    if len(strokes) > MAX_STROKES:
+        raise InvalidParameterError(f"{len(strokes):,} strokes given; at most {MAX_STROKES}")
+    if sum(len(s.get("points", ())) for s in strokes if isinstance(s, dict)) > MAX_STROKE_POINTS:
+        raise InvalidParameterError(f"the strokes have more than {MAX_STROKE_POINTS:,} points")
+    hints = Hints.empty(shape)
+    scale = np.array([shape[1] / frame[1], shape[0] / frame[0]])
+    for number, stroke in enumerate(strokes):
+        what = f"stroke {number}"
+        if not isinstance(stroke, dict) or not {"color", "size", "points"} <= set(stroke):
+            raise InvalidParameterError(
+                f'{what} must be an object with "color", "size" and "points", '
+                f"got {reprlib.repr(stroke)}"
+            )
+        ab = srgb_to_lab(_color(stroke["color"], what)[None])[0, 1:]
+        size = stroke["size"]
+        if not _is_number(size) or not 1 <= size <= MAX_BRUSH_SIZE:
+            raise InvalidParameterError(
+                f"{what}: size must be a number from 1 to {MAX_BRUSH_SIZE}, "
+                f"got {reprlib.repr(size)}"
+            )
+        xy = _coordinates(stroke["points"], what)
+        box, covered = _brushed(xy * scale - 0.5, size * scale.mean() / 2, shape)
+        hints.ab[box][covered] = ab
+        hints.mask[box] |= covered
+    return hints
+
+
+def _brushed(
+    points: np.ndarray, radius: float, shape: tuple[int, int]
+) -> tuple[tuple[slice, slice], np.ndarray]:
+    """Where a round brush of ``radius`` along ``points`` (x, y) paints: the bounding box of
+    the stroke within ``shape`` and the painted pixels in it (empty outside the image)."""
+    radius = max(radius, 0.5)
+    low = np.maximum(np.floor(points.min(0) - radius), 0).astype(int)
+    high = np.maximum(np.minimum(np.ceil(points.max(0) + radius) + 1, shape[::-1]), low)
+    box = (slice(low[1], int(high[1])), slice(low[0], int(high[0])))
+    if np.any(high <= low):
+        return box, np.zeros((high - low)[::-1].astype(int), bool)
+    mask = Image.new("1", tuple((high - low).astype(int)))
+    draw = ImageDraw.Draw(mask)
+    local = [tuple(p) for p in points - low]
+    if len(local) > 1:
+        draw.line(local, fill=1, width=max(1, round(2 * radius)))
+    for x, y in local:  # round caps and joints (a disc per point is 5x faster than PIL's)
+        draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=1)
+    return box, np.asarray(mask)
+
+
+def _coordinates(points, what: str) -> np.ndarray:
+    """A stroke's points as an (n, 2) float array, checked: JSON numbers only, all finite."""
+    pairs = (
+        isinstance(points, list)
+        and points
+        and all(
+            type(p) is list
+            and len(p) == 2
+            and type(p[0]) in (int, float)
+            and type(p[1]) in (int, float)
+            for p in points
+        )
+    )
+    xy = np.array(points, float) if pairs else None
+    if xy is None or not np.isfinite(xy).all():
+        raise InvalidParameterError(
+            f"{what}: points must be a non-empty list of [x, y] numbers, got {reprlib.repr(points)}"
+        )
+    return xy
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def _color(text, what: str) -> np.ndarray:
+    try:
+        return parse_hex(text)
+    except InvalidColorError as exc:
+        raise InvalidColorError(f"{what}: {exc}") from None
+
+
+def _json_list(given: list | str, max_text: int, items: str) -> list:
+    """``given`` itself or parsed from JSON text of at most ``max_text`` characters, a list."""
+    if isinstance(given, str):
+        if len(given) > max_text:
+            raise InvalidParameterError(
+                f"the hints JSON has {len(given):,} characters; at most {max_text:,} are taken"
+            )
+        try:
+            given = json.loads(given)
+        except json.JSONDecodeError as exc:
+            raise InvalidParameterError(f"hints are not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise InvalidParameterError(
+                f"hints are nested too deeply: give a flat JSON list of {items}"
+            ) from None
+    if not isinstance(given, list):
+        raise InvalidParameterError(f"hints must be a JSON list of {items}")
+    return given

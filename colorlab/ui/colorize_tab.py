@@ -1,20 +1,29 @@
 """The "Colorize" tab: a photo shown in grey, colour hints brushed over it, and the result.
 
 Any photo works: a colour one is colorized from its lightness alone, which is why the editor
-shows it in grey. The editor's brush layer is the hints (see :func:`work.hints_from_layers`).
-Every new result comes from :func:`render`: called by :func:`load` for a new photo or cleared
-hints, and fired by the editor's ``change`` (a stroke ends), the model dropdown and the
-temperature slider's release; it skips a request equal to the one already shown. The download
-follows the shown result through the state's own ``change``, as in the recoloring tab.
+shows it in grey. The editor (:mod:`colorlab.ui.hint_editor`) sends its strokes as points.
+A new photo first goes into the editor (:func:`load`, fast); the editor's ``change`` then
+renders it, as it does after each stroke, undo or clear, and so do the model dropdown and the
+temperature slider's release. :func:`render` skips a request equal to the one already shown.
+The download follows the shown result through the state's own ``change``, as in the
+recoloring tab.
 """
+
+import json
 
 import gradio as gr
 
-from colorlab.errors import InvalidParameterError
 from colorlab.imageio import to_uint8
 from colorlab.methods import get_method
 from colorlab.ui import work
 from colorlab.ui.examples import grey_example_paths
+from colorlab.ui.hint_editor import (
+    MARK_LOADING,
+    UNMARK_LOADING,
+    editor_value,
+    hint_editor,
+    strokes_of,
+)
 from colorlab.ui.server import HEAVY
 from colorlab.ui.uploads import uploaded_path
 from colorlab.ui.widgets import method_choices, method_info, photo_input, result_view, warned
@@ -24,7 +33,6 @@ TEMPERATURE_RANGE = (0.05, 1.0)  # below 0.05 the annealed mean is the mode: no 
 # Brush swatches in colours photos have (a hint sets chroma only; the photo keeps its lightness,
 # and a hint is made displayable at its pixel's lightness). The colour picker offers any colour.
 HINT_COLORS = ["#3a6fc0", "#d03a2a", "#e8902a", "#e8c547", "#4a8f3c", "#8b5a3c", "#7a4fa0"]
-MAX_LAYERS = 8  # the editor has one brush layer; more come only from a crafted request
 _UI = {"api_visibility": "undocumented"}  # the clean /colorize endpoint is in colorlab.ui.api
 
 
@@ -34,46 +42,35 @@ def _temperature_param(method_name: str):
     return next((p for p in params if p.name == "temperature"), None)
 
 
-def load(photo, method_name, temperature, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
-    """Put the photo, in grey, into the editor with no hints, and show it colorized.
-
-    Returns the photo's path as uploaded (the source every later event works from), the
-    editor's value and :func:`render`'s outputs: Gradio's editor fires no ``change`` for a value
-    set by the server, so this renders too.
-    """
+def load(photo):
+    """The photo's path as uploaded (the source every later event works from) and the
+    editor's value: the photo in grey, no strokes. The editor's ``change`` then renders it."""
     if photo is None:
-        return None, None, *render(None, None, method_name, temperature, {})
+        return None, None
     key = work.upload_key(photo, "a photo")
-    path = key.path
-    grey = to_uint8(work.grey_image(key, preview=True))
-    empty = {"background": grey, "layers": [], "composite": grey}
-    return path, empty, *render(path, empty, method_name, temperature, {}, progress)
+    return key.path, editor_value(to_uint8(work.grey_image(key, preview=True)))
 
 
 def render(source, editor, method_name, temperature, shown, progress=gr.Progress()):  # noqa: B008
-    """Show the photo colorized with the hints on the editor, unless that is already shown.
+    """Show the photo colorized with the editor's strokes as hints, unless that is shown.
 
     Returns the comparison, the new ``shown`` and the download button, disabled until
     :func:`download` has the matching full-resolution file.
     """
-    if source is None or editor is None:
+    if source is None or not editor:
         return None, {}, gr.DownloadButton(value=None, interactive=False)
-    layers = editor.get("layers") or [] if isinstance(editor, dict) else []
-    if len(layers) > MAX_LAYERS:
-        raise InvalidParameterError(f"at most {MAX_LAYERS} hint layers are taken")
+    strokes = strokes_of(editor)
     wanted = {
-        "image": source,
+        "image": uploaded_path(source, "a photo"),
         "method": method_name,
         "temperature": temperature if _temperature_param(method_name) else None,
-        "layers": [uploaded_path(layer, "a hint layer") for layer in layers],
+        "strokes": json.dumps(strokes, separators=(",", ":")) if strokes else "",
     }
     if wanted == shown:
         return (gr.skip(),) * 3
-    key = work.image_key(source)
+    key = work.image_key(wanted["image"])
     progress(0.1, desc="Colorizing")
-    after = work.colorized(
-        key, method_name, wanted["temperature"], tuple(wanted["layers"]), preview=True
-    )
+    after = work.colorized(key, method_name, wanted["temperature"], wanted["strokes"], preview=True)
     before = to_uint8(work.grey_image(key, preview=True))
     return (before, to_uint8(after)), wanted, gr.DownloadButton(interactive=False)
 
@@ -83,7 +80,7 @@ def download(shown):
     if not shown:
         return gr.DownloadButton(value=None, interactive=False)
     key = work.image_key(shown["image"])
-    path = work.colorized_png(key, shown["method"], shown["temperature"], tuple(shown["layers"]))
+    path = work.colorized_png(key, shown["method"], shown["temperature"], shown["strokes"])
     return gr.DownloadButton(value=path, interactive=True)
 
 
@@ -99,9 +96,7 @@ def build_colorize_tab() -> None:
     """Build the tab's components and wire their events (inside an open ``gr.Blocks``)."""
     temperature_param = _temperature_param(DEFAULT_METHOD)
     with gr.Row(equal_height=False):
-        photo = photo_input(
-            "Photo (grey or colour: only its lightness is used)", "colorize-photo", 220, scale=1
-        )
+        photo = photo_input("Photo (grey or colour)", "colorize-photo", 220, scale=1)
         with gr.Column(scale=2):
             gr.Examples(
                 grey_example_paths(),
@@ -127,46 +122,33 @@ def build_colorize_tab() -> None:
                 )
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
-            editor = gr.ImageEditor(
-                label="Colour hints: paint over the photo where you know the colour",
-                type="filepath",
-                format="png",  # lossless: the stroke colours are the hints
-                sources=[],
-                transforms=[],
-                layers=False,
-                brush=gr.Brush(colors=HINT_COLORS, color_mode="defaults"),
-                height=520,
-                elem_id="hint-editor",
+            gr.Markdown(
+                "**Colour hints**: brush a colour where you know it (only its hue and "
+                "saturation are used; the photo keeps its lightness).",
+                elem_classes=["note"],
             )
-            clear = gr.Button("Clear hints", size="sm", elem_id="clear-hints")
+            editor = hint_editor(HINT_COLORS)
         with gr.Column(scale=1):
             slider, download_button = result_view(
                 "Grey / colorized", "colorize-result", "colorize-download", 520
             )
     # The photo as uploaded: the image input re-encodes its own copy (a JPEG loses quality).
     source = gr.State(None)
-    shown = gr.State({})  # what the result shows: image, method, temperature and hint layers
+    shown = gr.State({})  # what the result shows: image, method, temperature and strokes
     view = [slider, shown, download_button]
 
     # Raw payload (no preprocessing): our loader, not Gradio's PIL check, reports a bad upload.
-    load_inputs, load_outputs = [photo, method, temperature], [source, editor, *view]
+    # The browser refuses strokes (visibly) from the moment a photo is chosen until it is shown.
     photo.change(
         warned(load),
-        load_inputs,
-        load_outputs,
+        photo,
+        [source, editor],
         api_name="colorize_load",
+        js=MARK_LOADING,
         **HEAVY,
         preprocess=False,
         **_UI,
-    )
-    clear.click(
-        warned(load),
-        [source, method, temperature],
-        load_outputs,
-        api_name="clear_hints",
-        **HEAVY,
-        **_UI,
-    )
+    ).then(None, js=UNMARK_LOADING, **_UI)
     gr.on(
         [editor.change, method.change, temperature.release],
         warned(render),

@@ -19,7 +19,7 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from threading import Event
 from typing import Any, NamedTuple
@@ -27,9 +27,9 @@ from typing import Any, NamedTuple
 import numpy as np
 from PIL import Image
 
-from colorlab.color import format_palette, parse_palette, srgb_to_lab
+from colorlab.color import format_palette, parse_palette
 from colorlab.colorize import grey
-from colorlab.colorize.hints import Hints, hints_from_points
+from colorlab.colorize.hints import Hints, hints_from_points, hints_from_strokes
 from colorlab.errors import ImageTooLargeError, InvalidParameterError
 from colorlab.imageio import load_image, save_image, to_pil
 from colorlab.methods import get_method
@@ -206,25 +206,6 @@ def _grey(key: ImageKey, preview: bool) -> np.ndarray:
     return grey(working_image(key, preview))
 
 
-def hints_from_layers(layers: Sequence[np.ndarray], shape: tuple[int, int]) -> Hints:
-    """Colour hints at ``shape`` = (H, W) from brush layers, (h, w, 4) uint8 RGBA each.
-
-    A pixel is hinted where a layer's alpha is above zero, with the Lab ab of that layer's RGB
-    there; later layers cover earlier ones. The editor's canvas may be a scaled copy of the
-    image, so each image pixel takes the nearest layer pixel: interpolation would blur the mask
-    and mix stroke colours with the transparent black around them.
-    """
-    hints = Hints.empty(shape)
-    for layer in layers:
-        if layer.shape[:2] != shape:
-            scaled = Image.fromarray(layer).resize(shape[::-1], Image.Resampling.NEAREST)
-            layer = np.asarray(scaled)
-        stroked = layer[..., 3] > 0
-        hints.mask[stroked] = True
-        hints.ab[stroked] = srgb_to_lab(layer[stroked, :3] / np.float32(255))[:, 1:]
-    return hints
-
-
 def colorize(
     image: np.ndarray, method: str, temperature: float | None, hints: Hints | None
 ) -> np.ndarray:
@@ -240,48 +221,31 @@ def colorize(
 
 @heavy
 def colorized(
-    key: ImageKey,
-    method: str,
-    temperature: float | None,
-    layers: tuple[str, ...],
-    *,
-    preview: bool,
+    key: ImageKey, method: str, temperature: float | None, strokes: str, *, preview: bool
 ) -> np.ndarray:
-    """The image colorized with the hints brushed on the editor layers (PNG files) given."""
-    return _colorized(key, method, temperature, layers, preview and _needs_preview(key))
+    """The image colorized with the hint editor's strokes (their JSON text) as hints."""
+    return _colorized(key, method, temperature, strokes, preview and _needs_preview(key))
 
 
 @CACHE.memoize
 def _colorized(
-    key: ImageKey, method: str, temperature: float | None, layers: tuple[str, ...], preview: bool
+    key: ImageKey, method: str, temperature: float | None, strokes: str, preview: bool
 ) -> np.ndarray:
     # Remembers the last results: for a small image the preview is the download, computed once.
     image = working_image(key, preview)
-    drawn = [brush_layer(path) for path in layers]
-    return colorize(image, method, temperature, hints_from_layers(drawn, image.shape[:2]))
-
-
-def brush_layer(path: str) -> np.ndarray:
-    """An editor's brush layer, (h, w, 4) uint8 RGBA, no larger than the app takes an image."""
-    with Image.open(path) as layer:
-        if layer.width * layer.height > app_max_pixels():
-            raise ImageTooLargeError(
-                f"a hint layer of {layer.width} x {layer.height} pixels is larger than the "
-                f"{app_max_pixels():,} pixels the app takes"
-            )
-        return np.asarray(layer.convert("RGBA"))
+    frame = working_image(key, preview=True).shape[:2]  # the editor shows the preview
+    hints = hints_from_strokes(strokes, frame, image.shape[:2]) if strokes else None
+    return colorize(image, method, temperature, hints)
 
 
 @heavy
-def colorized_png(
-    key: ImageKey, method: str, temperature: float | None, layers: tuple[str, ...]
-) -> str:
+def colorized_png(key: ImageKey, method: str, temperature: float | None, strokes: str) -> str:
     """A PNG of :func:`colorized` at the image's original size; repeated requests reuse it."""
     return result_png(
         key,
         "colorized",
-        ("colorize", method, temperature, layers),
-        lambda: colorized(key, method, temperature, layers, preview=False),
+        ("colorize", method, temperature, strokes),
+        lambda: colorized(key, method, temperature, strokes, preview=False),
     )
 
 
