@@ -1,12 +1,12 @@
-"""Speed of Bradley-Terry ratings: fit plus bootstrap on synthetic votes; prints a Markdown table.
+"""Speed of Bradley-Terry ratings: fit plus intervals on synthetic votes; prints a Markdown table.
 
-    python -m benchmarks.bench_arena_ratings [--runs 3] [--rounds 100] [--votes 10000 100000]
+    python -m benchmarks.bench_arena_ratings [--runs 3] [--votes 10000 100000]
 
 Votes are drawn between random pairs of 8 methods with known strengths (about 1 in 10 a tie).
-Each row times ``leaderboard`` (tally, fit, ``--rounds`` bootstrap refits, ranks, matrices),
+Each row times ``leaderboard`` (tally, fit, curvature intervals, ranks, matrices),
 median of ``--runs`` runs. The reference, in the same process, is one plain fit with
 ``scipy.optimize.minimize`` (L-BFGS-B) on the per-vote likelihood of the first vote count, without
-aggregation or bootstrap; the table also gives the largest score gap between the two fits.
+aggregation or intervals; the table also gives the largest score gap between the two fits.
 """
 
 from __future__ import annotations
@@ -64,7 +64,6 @@ def per_vote_fit(a: np.ndarray, b: np.ndarray, outcome: np.ndarray) -> np.ndarra
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--votes", type=int, nargs="+", default=[10_000, 100_000])
     args = parser.parse_args()
 
@@ -73,10 +72,10 @@ def main() -> None:
     for n in args.votes:
         a, b, outcome = votes(n)
         seconds = median_seconds(
-            lambda a=a, b=b, o=outcome: leaderboard(a, b, o, METHODS, rounds=args.rounds),
+            lambda a=a, b=b, o=outcome: leaderboard(a, b, o, METHODS),
             args.runs,
         )
-        print(f"| {n:,} | {len(METHODS)} | fit + {args.rounds} bootstrap rounds | {seconds:.4f} |")
+        print(f"| {n:,} | {len(METHODS)} | fit + 95% intervals | {seconds:.4f} |")
 
     a, b, outcome = votes(args.votes[0])
     seconds = median_seconds(lambda: per_vote_fit(a, b, outcome), args.runs)

@@ -19,16 +19,18 @@ Other tools script against this interface, so its output formats and exit codes 
   content image given the colours (or style) of the image file STYLE, at the content's size;
   ``--strength S`` is ``--param strength=S`` (0 keeps the content). CONTENT may be a folder, as
   for ``recolor``, every image taking the one STYLE.
-- ``arena ratings --db PATH [--task TASK] [--rounds N] [--seed S] [--json]``: the Bradley-Terry
+- ``arena ratings --db PATH [--task TASK] [--min-votes N] [--json]``: the Bradley-Terry
   leaderboard of one task (default: the only task with votes) from the vote store PATH (its
   ``arena.sqlite3``, or the folder holding it), as a Markdown table (rank, method, score, 95%
-  interval, votes). ``--json``: ``{"task", "votes" (all, "both bad" included), "seed",
-  "both_bad", "rounds", "rows": [{"rank", "method", "score", "lower", "upper", "votes"}, ...]
-  (best first; rank, score and bounds null for a method without votes), "methods", "win_rate"
-  (matrix in the order of "methods": row's share of row-vs-column votes, ties half; null where
-  none), "vote_counts"}``, scores rounded to 2 decimals, rates to 4. A missing or damaged store,
-  an unknown task or a task without votes is exit 2.
-- ``survey results SURVEY (--votes FILE | --db PATH) [--csv OUT] [--rounds N] [--seed S] [--json]``:
+  interval, votes; a method with fewer than N votes, default 10, "needs more votes") and how
+  the interval is made. ``--json``: ``{"task", "votes" (all, "both bad" included)}`` and
+  :meth:`colorlab.arena.ratings.Leaderboard.to_dict`: ``"rows": [{"rank", "method", "score",
+  "lower", "upper", "votes", "status"}, ...]`` (rated best first; rank, score and bounds null
+  below N votes), "methods", "win_rate" (matrix in the order of "methods": row's share of
+  row-vs-column votes, ties half; null where none), "vote_counts", "both_bad", "total",
+  "min_votes", "interval"``. A missing or damaged store, an unknown task or a task without
+  votes is exit 2.
+- ``survey results SURVEY (--votes FILE | --db PATH) [--csv OUT] [--json]``:
   per item the share in favour of the first method (ties half) with its Wilson 95% interval, the
   two-sided binomial p-value and the votes; the attention-check failure rate; participants who
   failed a check, with their votes in a separate table. FILE is JSON lines ``{"item", "participant",
@@ -62,9 +64,9 @@ import numpy as np
 
 from colorlab.color import parse_hex, split_colors
 from colorlab.errors import CheckpointError, ColorLabError
+from colorlab.palette import DEFAULT_K, MAX_K, MIN_K
 
 PROG = "colorlab"
-DEFAULT_K = 5  # Chang et al.'s default palette size
 DEFAULT_METHODS = {"recolor": "chang", "colorize": "classification", "stylize": "reinhard"}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 KEEP = "="  # a --palette entry that keeps the image's own colour
@@ -98,7 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     palette = commands.add_parser("palette", help="print an image's palette")
     palette.add_argument("image", metavar="IMAGE", type=Path)
     palette.add_argument(
-        "-k", type=int, default=DEFAULT_K, help=f"palette size, 2 to 10 (default {DEFAULT_K})"
+        "-k",
+        type=int,
+        default=DEFAULT_K,
+        help=f"palette size, {MIN_K} to {MAX_K} (default {DEFAULT_K})",
     )
     palette.add_argument("--json", action="store_true", help="print JSON: palette and weights")
     palette.set_defaults(handler=cmd_palette)
@@ -120,8 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-k",
         type=int,
         default=None,
-        help="palette size to extract, 2 to 10 (default: the number of colours given, at "
-        "least 2); entries beyond those given keep their colour",
+        help=f"palette size to extract, {MIN_K} to {MAX_K} (default: the number of colours "
+        f"given, at least {MIN_K}); entries beyond those given keep their colour",
     )
     recolor.set_defaults(handler=cmd_recolor)
 
@@ -273,8 +278,14 @@ def cmd_recolor(args: argparse.Namespace) -> int:
 
     # Every check that needs no image runs first, so a typo fails before any work is done.
     targets = parse_targets(args.palette)
+    if len(targets) > MAX_K:
+        raise UsageError(
+            f"{len(targets)} colours given in --palette; a palette has at most {MAX_K}"
+        )
     # A palette has at least two entries: one colour given moves the darkest, the other keeps.
-    k = max(len(targets), 2) if args.k is None else args.k
+    k = max(len(targets), MIN_K) if args.k is None else args.k
+    if not MIN_K <= k <= MAX_K:
+        raise UsageError(f"-k must be from {MIN_K} to {MAX_K}, got {k}")
     if k < len(targets):
         raise UsageError(
             f"-k {k} is smaller than the {len(targets)} colours given in --palette; "
@@ -388,7 +399,7 @@ def _add_arena_commands(commands: Any) -> None:
     arena_commands = arena.add_subparsers(dest="arena_command", metavar="COMMAND", required=True)
     ratings = arena_commands.add_parser(
         "ratings",
-        help="the leaderboard of a task: Bradley-Terry scores with bootstrap 95%% intervals",
+        help="the leaderboard of a task: Bradley-Terry scores with 95%% intervals",
         description="Fit Bradley-Terry scores to the votes of one task and print the "
         "leaderboard (rank by interval, score, 95% interval, votes).",
     )
@@ -398,7 +409,12 @@ def _add_arena_commands(commands: Any) -> None:
     ratings.add_argument(
         "--task", help="the task to rate (default: the only task with votes in the store)"
     )
-    _add_bootstrap_arguments(ratings)
+    ratings.add_argument(
+        "--min-votes",
+        metavar="N",
+        type=int,
+        help="votes a method needs to be scored and ranked (default: ratings.MIN_VOTES, 10)",
+    )
     ratings.add_argument("--json", action="store_true", help="print JSON: rows and matrices")
     ratings.set_defaults(handler=cmd_arena_ratings)
 
@@ -427,18 +443,8 @@ def _add_arena_commands(commands: Any) -> None:
         '"a"|"b"|"tie"|"both_bad"} per line',
     )
     results.add_argument("--csv", metavar="OUT", type=Path, help="also write the results as CSV")
-    _add_bootstrap_arguments(results)
     results.add_argument("--json", action="store_true", help="print the results as JSON")
     results.set_defaults(handler=cmd_survey_results)
-
-
-def _add_bootstrap_arguments(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--rounds", metavar="N", type=int, default=1000, help="bootstrap rounds (default 1000)"
-    )
-    command.add_argument(
-        "--seed", metavar="S", type=int, default=0, help="bootstrap random seed (default 0)"
-    )
 
 
 def cmd_arena_ratings(args: argparse.Namespace) -> int:
@@ -453,7 +459,9 @@ def cmd_arena_ratings(args: argparse.Namespace) -> int:
             f"unknown task {args.task!r}; tasks are {', '.join(sorted(TASKS))} "
             f"and {SURVEY_TASK_PREFIX}<survey name>"
         )
-    _check_rounds(args.rounds)
+    min_votes = ratings.MIN_VOTES if args.min_votes is None else args.min_votes
+    if min_votes < 1:
+        raise UsageError(f"--min-votes must be at least 1, got {min_votes}")
     path = args.db
     if path.is_dir() and (path / DB_NAME).is_file():
         path = path / DB_NAME
@@ -492,71 +500,37 @@ def cmd_arena_ratings(args: argparse.Namespace) -> int:
         comparisons.b,
         comparisons.outcome,
         comparisons.methods,
-        rounds=args.rounds,
-        seed=args.seed,
         both_bad=comparisons.both_bad,
+        min_votes=min_votes,
     )
     if args.json:
-        report = {"task": task, "votes": len(votes), "seed": args.seed}
-        print(json.dumps({**report, **leaderboard_json(board)}, indent=2))
+        report = {"task": task, "votes": len(votes)}
+        print(json.dumps({**report, **board.to_dict()}, indent=2))
         return EXIT_OK
     print(f"Ratings for {task}\n")
     print(leaderboard_table(board))
-    print(
-        f"\n{len(votes)} votes ({board.both_bad} 'both bad', not rated); ranks by interval; "
-        f"95% intervals from {board.rounds} bootstrap rounds"
-    )
+    print(f"\n{len(votes)} votes ({board.both_bad} 'both bad', not rated)")
     return EXIT_OK
 
 
-def _check_rounds(rounds: int) -> None:
-    if rounds < 1:
-        raise UsageError(f"--rounds must be at least 1, got {rounds}")
-
-
-def _number(value: float, digits: int) -> float | None:
-    """A JSON-safe number: rounded, and None (null) for NaN."""
-    value = float(value)
-    return None if math.isnan(value) else round(value, digits)
-
-
-def leaderboard_json(board: Any) -> dict[str, Any]:
-    """The ``--json`` form of a leaderboard (matrices in the order of ``methods``; null: none)."""
-    return {
-        "both_bad": board.both_bad,
-        "rounds": board.rounds,
-        "rows": [
-            {
-                "rank": row.rank,
-                "method": row.method,
-                "score": _number(row.score, 2),
-                "lower": _number(row.lower, 2),
-                "upper": _number(row.upper, 2),
-                "votes": row.votes,
-            }
-            for row in board.rows
-        ],
-        "methods": list(board.methods),
-        "win_rate": [[_number(rate, 4) for rate in line] for line in board.win_rate],
-        "vote_counts": board.vote_counts.astype(int).tolist(),
-    }
-
-
 def leaderboard_table(board: Any) -> str:
-    """A Markdown table: rank, method, score, 95% interval, votes ("-" for a method unrated)."""
+    """A Markdown table: rank, method, score, 95% interval, votes ("needs more votes" and "-"
+    below ``board.min_votes``), then the ranking rule and how the interval is made."""
+    from colorlab.arena.ratings import INTERVAL, RANK_RULE
+
     lines = [("rank", "method", "score", "95% interval", "votes")]
     for row in board.rows:
-        rated = not math.isnan(row.score)
         lines.append(
             (
-                "-" if row.rank is None else str(row.rank),
+                str(row.rank) if row.rated else "-",
                 row.method,
-                f"{row.score:.1f}" if rated else "-",
-                f"{row.lower:.1f} to {row.upper:.1f}" if rated else "-",
+                f"{row.score:.1f}" if row.rated else "needs more votes",
+                f"{row.lower:.1f} to {row.upper:.1f}" if row.rated else "-",
                 str(row.votes),
             )
         )
-    return _markdown(lines, right=(0, 2, 4))
+    footer = f"A method is scored from {board.min_votes} votes; rank = {RANK_RULE}. {INTERVAL}."
+    return _markdown(lines, right=(0, 2, 4)) + "\n\n" + footer
 
 
 def _markdown(lines: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
@@ -579,13 +553,12 @@ def _markdown(lines: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
 def cmd_survey_results(args: argparse.Namespace) -> int:
     from colorlab.arena.survey import load_survey, results_csv, survey_results
 
-    _check_rounds(args.rounds)
     survey = load_survey(args.survey)
     if args.db is not None:
         votes = _survey_store_votes(survey, args.db)
     else:
         votes = read_vote_lines(args.votes)
-    results = survey_results(survey, votes, rounds=args.rounds, seed=args.seed)
+    results = survey_results(survey, votes)
     if args.csv is not None:
         results_csv(results, args.csv)
     if args.json:
@@ -674,10 +647,11 @@ def item_table(rows: Sequence[Any]) -> str:
 
 def survey_json(survey: Any, results: Any) -> dict[str, Any]:
     """The ``--json`` form of survey results (NaN as null)."""
+    from colorlab.arena.ratings import json_number
 
     def item(row: Any) -> dict[str, Any]:
         return {
-            name: _number(value, 6) if isinstance(value, float) else value
+            name: json_number(value, 6) if isinstance(value, float) else value
             for name, value in vars(row).items()
         }
 
@@ -687,11 +661,11 @@ def survey_json(survey: Any, results: Any) -> dict[str, Any]:
         "task": survey.task,
         "participants": results.participants,
         "attention_votes": results.attention_votes,
-        "attention_failure_rate": _number(results.attention_failure_rate, 6),
+        "attention_failure_rate": json_number(results.attention_failure_rate, 6),
         "failed_participants": list(results.failed_participants),
         "items": [item(row) for row in results.items],
         "failed_items": [item(row) for row in results.failed_items],
-        "ratings": None if board is None else leaderboard_json(board),
+        "ratings": None if board is None else board.to_dict(),
     }
 
 

@@ -101,7 +101,7 @@ class Method:
     prepare: Callable[..., Callable[..., Any]] | None = field(default=None, compare=False)
     unavailable: Callable[[], str | None] | None = field(default=None, compare=False)
     # The long how-to behind a short unavailable reason (where the weights come from), for the
-    # docs and ``methods --json``, never the UI.
+    # docs, ``methods --json`` and the app's collapsed help block.
     details: Callable[[], str] | None = field(default=None, compare=False)
     # What callers need to know to offer the method, said here rather than guessed from names
     # or signatures: colorize methods that take hints; long runs (minutes: run also takes

@@ -6,6 +6,8 @@ points whatever the image size; the one pass over the pixels (the binning) domin
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,7 +17,10 @@ from colorlab.color import lab_to_srgb, srgb_to_lab, to_hex
 from colorlab.errors import InvalidParameterError
 
 BINS_PER_CHANNEL = 16
-MIN_K, MAX_K = 2, 10
+# The palette sizes of every recolor method (PaletteNet has 8 slots), for the CLI, the app and
+# the API alike; 5 is Chang et al.'s default.
+MIN_K, MAX_K = 2, 8
+DEFAULT_K = 5
 SIGMA_A = 80.0  # Lab distance over which a chosen centre discounts its neighbours (Chang: 80)
 LLOYD_ITERATIONS = 20
 
@@ -97,7 +102,21 @@ def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return np.argmin(distance2, axis=1)
 
 
-def extract_palette(image: np.ndarray, k: int = 5) -> Palette:
+def palette_size(k: object, name: str = "k") -> int:
+    """``k`` checked to be a palette size, a whole number from ``MIN_K`` to ``MAX_K``.
+
+    A whole float (4.0) is taken, as JSON clients send one; a bool or text is not.
+    """
+    number = isinstance(k, numbers.Real) and not isinstance(k, bool)
+    if number and math.isfinite(k) and k == int(k) and MIN_K <= k <= MAX_K:
+        return int(k)
+    shown = repr(k) if number else f"a {type(k).__name__}"
+    raise InvalidParameterError(
+        f"{name} must be a whole number from {MIN_K} to {MAX_K}, got {shown}"
+    )
+
+
+def extract_palette(image: np.ndarray, k: int = DEFAULT_K) -> Palette:
     """The ``k`` dominant colours of an image (Chang et al. 2015), deterministic.
 
     Weighted Lloyd iterations run over the colour bins with Lab black as an extra, fixed centre,
@@ -105,10 +124,9 @@ def extract_palette(image: np.ndarray, k: int = 5) -> Palette:
     fewer than ``k`` distinct colours (bins) gets a shorter palette, one entry per colour, and a
     centre that ends up owning no bin is dropped too, so the result never holds duplicates.
 
-    ``image``: (H, W, 3) float32 sRGB in [0, 1]. ``k``: 2 to 10 (Chang's default is 5).
+    ``image``: (H, W, 3) float32 sRGB in [0, 1]. ``k``: see :func:`palette_size`.
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not MIN_K <= k <= MAX_K:
-        raise InvalidParameterError(f"palette size k must be an integer from 2 to 10, got {k!r}")
+    k = palette_size(k, "palette size k")
     bins_lab, weights = color_histogram(image)
     bins = bins_lab.astype(np.float64)
     centres = _initial_centres(bins, weights, min(k, len(bins)))

@@ -1,4 +1,5 @@
-"""Shared fixtures: scikit-image's bundled photographs, and the app on a local port."""
+"""Shared fixtures: scikit-image's bundled photographs, the app on a local port, and a real
+browser (headless Debian Chromium driven by Playwright) to open pages of it."""
 
 import os
 import socket
@@ -10,6 +11,18 @@ from hypothesis import settings
 from PIL import Image
 from skimage import data
 from skimage.transform import resize
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP, PHONE = (1400, 1000), (390, 844)  # the sizes the app is checked at
+TIMEOUT_MS = 30_000
 
 # CI replays the same examples every run (a red CI must be reproducible); local runs explore.
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -77,3 +90,39 @@ def app_url(tmp_path_factory):
     )
     yield f"http://127.0.0.1:{port}/"
     demo.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        message = "install Debian's chromium (apt-get install chromium) to run browser tests"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser, app_url):
+    """``open_page(tab=None, phone=False, url=None)``: a new page of the app (or of ``url``) at
+    desktop or phone size, on ``tab`` if one is named; every page is closed after the test."""
+    pages = []
+
+    def open_(tab: str | None = None, phone: bool = False, url: str | None = None):
+        width, height = PHONE if phone else DESKTOP
+        page = browser.new_page(viewport={"width": width, "height": height})
+        pages.append(page)
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url or app_url)
+        if tab is not None:
+            page.get_by_role("tab", name=tab).click()
+        return page
+
+    yield open_
+    for page in pages:
+        page.close()

@@ -111,7 +111,7 @@ def test_recolor_with_an_unknown_method_lists_the_available_ones(client, astrona
 
 
 def test_palette_with_k_out_of_range_says_the_range(client, astronaut_png):
-    with pytest.raises(AppError, match=r"from 2 to 10"):
+    with pytest.raises(AppError, match=r"from 2 to 8"):
         client.predict(handle_file(astronaut_png), 11, api_name="/palette")
 
 

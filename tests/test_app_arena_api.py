@@ -49,8 +49,11 @@ def test_thirty_voted_battles_show_up_in_the_leaderboard(client):
     votes_before = {row["method"]: row["votes"] for row in before["rows"]}
     for row in after["rows"]:
         assert row["votes"] - votes_before.get(row["method"], 0) == per_method[row["method"]]
-        if row["votes"]:
+        if row["votes"] >= after["min_votes"]:
             assert row["lower"] <= row["score"] <= row["upper"] and row["rank"] >= 1
+            assert row["status"] == "rated"
+        else:
+            assert row["rank"] is row["score"] is None and row["status"] == "needs more votes"
     counts = np.array(after["vote_counts"])
     assert (counts == counts.T).all() and counts.sum() // 2 == after["total"] - after["both_bad"]
     assert len(after["methods"]) == len(after["win_rate"]) == len(counts)

@@ -1,13 +1,13 @@
 """The app in a real browser (headless Debian Chromium driven by Playwright).
 
 Upload a photo, see the palette fill the pickers, change a swatch, see the result change; pick a
-colour by clicking the photo, reset, and download the full-resolution result. With
-COLORLAB_SCREENSHOT=1 the first scenario also refreshes docs/screenshot.png for the README.
-The other tabs have their own files; they share this file's ``browser`` fixture and helpers.
+colour by clicking the photo, reset, and download the full-resolution result; on a phone, the
+result stays in view while the pickers are edited. (Screenshots: test_app_layout_browser.py.)
+The other tabs have their own files; the browser and its pages come from ``conftest.py``.
 """
 
+import colorsys
 import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,51 +15,22 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from colorlab.palette import extract_palette
+from colorlab.color import parse_hex
+from colorlab.palette import DEFAULT_K, MAX_K, extract_palette
 from colorlab.ui.examples import example_paths
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshot.png"
-TIMEOUT_MS = 30_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        message = "install Debian's chromium (apt-get install chromium) to run browser tests"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
 
 @pytest.fixture
-def page(browser, app_url, astronaut_png):
+def page(open_page, astronaut_png):
     """A fresh page with the astronaut uploaded and its palette in the pickers."""
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(app_url)
+    page = open_page()
     page.locator("#photo input[type=file]").set_input_files(str(astronaut_png))
-    expected = extract_palette(_load(astronaut_png.read_bytes()), k=4).to_hex()
+    expected = extract_palette(_load(astronaut_png.read_bytes()), k=DEFAULT_K).to_hex()
     _wait_for_swatches(page, expected)
     _wait_for_hex(page, ", ".join(expected))
-    yield page
-    page.close()
+    return page
 
 
 def _load(payload: bytes) -> np.ndarray:
@@ -99,18 +70,24 @@ def _result(page) -> tuple[str, np.ndarray]:
     return src, _load(page.request.get(src).body())
 
 
+def _open_picker(page, entry: int) -> None:
+    """Open an entry's colour dialog, and wait for the app's hue fix (PAGE_JS) to redraw it."""
+    page.click(f"#entry-{entry} button.dialog-button")
+    page.locator(f"#entry-{entry} button.dialog-button[data-primed]").wait_for(state="attached")
+
+
 def _set_swatch(page, entry: int, hex_: str) -> None:
     """Type a colour into the picker's own hex field, as a user would, and close the picker."""
-    page.click(f"#entry-{entry} button.dialog-button")
+    _open_picker(page, entry)
     field = page.locator(f"#entry-{entry} .color-picker input[type=text]")
     field.fill(hex_)
     field.press("Enter")
     page.mouse.click(5, 5)
 
 
-def test_changing_a_swatch_updates_the_result(page, tmp_path):
+def test_changing_a_swatch_updates_the_result(page):
     before_src, before = _result(page)
-    _set_swatch(page, 3, "#2a7ab0")  # the orange suit turns blue
+    _set_swatch(page, 4, "#2a7ab0")  # the orange suit turns blue
 
     page.wait_for_function(
         "src => document.querySelectorAll('#result img')[1].src !== src", arg=before_src
@@ -118,19 +95,13 @@ def test_changing_a_swatch_updates_the_result(page, tmp_path):
     _, after = _result(page)
     assert after.shape == before.shape
     assert np.abs(after - before).mean() > 0.01
-    assert "#2a7ab0" in _hex_text(page).split(", ")[2]
+    assert "#2a7ab0" in _hex_text(page).split(", ")[3]
     # The suit's pixels got bluer: blue minus red rose where the image was strongly orange.
     suit = (before[..., 0] - before[..., 2]) > 0.4
     shift = (after[..., 2] - after[..., 0])[suit].mean() - (before[..., 2] - before[..., 0])[
         suit
     ].mean()
     assert shift > 0.3
-
-    page.wait_for_timeout(500)  # let the slider's image finish painting
-    page.screenshot(path=tmp_path / "app.png", full_page=True)
-    if os.environ.get("COLORLAB_SCREENSHOT") == "1":
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        page.screenshot(path=SCREENSHOT, full_page=True)
 
 
 def test_click_on_photo_sets_entry_reset_restores_and_download_is_full_size(page, astronaut_png):
@@ -158,9 +129,9 @@ def test_click_on_photo_sets_entry_reset_restores_and_download_is_full_size(page
         "() => document.querySelector('#hex textarea').value.includes('#ffd000')"
     )
     # The button is disabled from the new result until its full-resolution file is ready.
-    page.wait_for_function("() => !document.querySelector('#download').disabled")
+    page.wait_for_function("() => !document.querySelector('#result-download').disabled")
     with page.expect_download() as download:
-        page.click("#download")
+        page.click("#result-download")
     assert download.value.suggested_filename == "astronaut-recolored.png"
     saved = _load(Path(download.value.path()).read_bytes())
     assert saved.shape == (512, 512, 3)
@@ -171,31 +142,28 @@ def test_click_on_photo_sets_entry_reset_restores_and_download_is_full_size(page
 
 
 def test_importing_a_longer_palette_changes_the_size_and_the_pickers(page):
-    imported = "#101820, #3a2a6a, #2a7ab0, #e0a040, #f4f0e8"
+    imported = "#101820, #3a2a6a, #2a7ab0, #e0a040, #c0c8b0, #f4f0e8"
     before_src, _ = _result(page)
     page.locator("#hex textarea").fill(imported)
     page.click("text=Import palette")
 
     _wait_for_swatches(page, imported.split(", "))
-    assert all(page.locator(f"#entry-{i}").is_visible() for i in range(1, 6))
-    assert not page.locator("#entry-6").is_visible()
-    assert page.locator("input[type=number]").first.input_value() == "5"
+    assert all(page.locator(f"#entry-{i}").is_visible() for i in range(1, 7))
+    assert not page.locator("#entry-7").is_visible()
+    assert page.locator("input[type=number]").first.input_value() == "6"
     page.wait_for_function(
         "src => document.querySelectorAll('#result img')[1].src !== src", arg=before_src
     )
 
 
-def test_an_example_photo_loads_its_palette(browser, app_url):
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(app_url)
+def test_an_example_photo_loads_its_palette(open_page):
+    page = open_page()
     page.locator("#examples button.gallery-item").nth(1).click()  # coffee
 
-    expected = extract_palette(_load(Path(example_paths()[1]).read_bytes()), k=4)
+    expected = extract_palette(_load(Path(example_paths()[1]).read_bytes()), k=DEFAULT_K)
     _wait_for_hex(page, ", ".join(expected.to_hex()))
     strip = page.locator("#shares").inner_text()
     assert all(f"{share:.0%}" in strip for share in expected.weights)  # the shares are shown
-    page.close()
 
 
 def test_changing_the_palette_size_extracts_a_new_palette(page, astronaut_png):
@@ -207,3 +175,52 @@ def test_changing_the_palette_size_extracts_a_new_palette(page, astronaut_png):
     _wait_for_hex(page, ", ".join(expected))
     assert page.locator("#entry-6").is_visible()
     assert not page.locator("#entry-7").is_visible()
+
+
+def test_before_a_photo_the_palette_shows_a_hint_not_black_swatches(open_page):
+    page = open_page()
+    assert "Load a photo" in page.locator("#shares").inner_text()
+    assert not any(page.locator(f"#entry-{i}").is_visible() for i in range(1, MAX_K + 1))
+
+
+def test_a_colour_dialog_opens_at_the_hue_of_its_colour(page):
+    red, green, blue = parse_hex(_hex_text(page).split(", ")[3])  # the suit's orange
+    expected = colorsys.rgb_to_hsv(red, green, blue)[0] * 360
+    _open_picker(page, 4)
+    hue = page.locator("#entry-4 .hue-slider").get_attribute("aria-valuenow")
+    assert abs(int(hue) - expected) <= 1
+
+
+@pytest.fixture
+def phone(open_page, astronaut_png):
+    """The recoloring tab at phone size (390 x 844) with the astronaut loaded."""
+    page = open_page(phone=True)
+    page.locator("#photo input[type=file]").set_input_files(str(astronaut_png))
+    _wait_for_swatches(page, extract_palette(_load(astronaut_png.read_bytes())).to_hex())
+    return page
+
+
+def _on_screen(page, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    width, height = page.viewport_size["width"], page.viewport_size["height"]
+    inside = box["x"] >= 0 and box["x"] + box["width"] <= width
+    return inside and box["y"] >= 0 and box["y"] + box["height"] <= height
+
+
+def test_on_a_phone_the_result_stays_in_view_while_the_pickers_are_edited(phone):
+    for entry in range(1, DEFAULT_K + 1):
+        phone.locator(f"#entry-{entry}").scroll_into_view_if_needed()
+        assert _on_screen(phone, f"#entry-{entry}") and _on_screen(phone, "#result")
+    before_src, _ = _result(phone)
+    _set_swatch(phone, 3, "#2a7ab0")
+    phone.wait_for_function(
+        "src => document.querySelectorAll('#result img')[1].src !== src", arg=before_src
+    )
+    assert _on_screen(phone, "#result") and _on_screen(phone, "#entry-3")
+
+
+def test_on_a_phone_the_colour_dialog_fits_the_screen(phone):
+    for entry in (1, 3):
+        _open_picker(phone, entry)
+        assert _on_screen(phone, f"#entry-{entry} .color-picker")
+        phone.mouse.click(5, 5)

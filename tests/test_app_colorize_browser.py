@@ -16,7 +16,7 @@ from colorlab.color import parse_hex, srgb_to_lab
 from colorlab.ui import work
 from colorlab.ui.colorize_tab import HINT_COLORS
 from colorlab.ui.hint_editor import STROKE_OPACITY
-from tests.test_app_browser import TIMEOUT_MS, _load, browser  # noqa: F401 (a fixture)
+from tests.test_app_browser import _load
 
 pytestmark = pytest.mark.browser
 
@@ -26,14 +26,9 @@ RESULT_SHOWN = "() => document.querySelectorAll('#colorize-result img').length =
 
 
 @pytest.fixture
-def tab(browser, app_url):  # noqa: F811 (the fixture)
+def tab(open_page):
     """A fresh page on the Colorize tab, no photo chosen yet."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(app_url)
-    page.get_by_role("tab", name="Colorize").click()
-    yield page
-    page.close()
+    return open_page(tab="Colorize")
 
 
 @pytest.fixture
@@ -47,7 +42,7 @@ def colorize_page(tab):
 
 
 def _wait_for_download_ready(page) -> None:
-    page.wait_for_function("() => !document.querySelector('#colorize-download').disabled")
+    page.wait_for_function("() => !document.querySelector('#colorize-result-download').disabled")
 
 
 def _after_src(page) -> str:
@@ -70,7 +65,7 @@ def _wait_for_new_result(page, old_src: str) -> None:
 
 def _download(page) -> tuple[str, np.ndarray]:
     with page.expect_download() as download:
-        page.click("#colorize-download")
+        page.click("#colorize-result-download")
     return download.value.suggested_filename, _load(Path(download.value.path()).read_bytes())
 
 
@@ -286,5 +281,17 @@ def test_a_model_without_temperature_hides_the_slider_and_shows_its_result(color
     page.locator("#colorize-temperature").wait_for(state="hidden")
     _wait_for_new_result(page, shown)  # the regression model's colorization replaces it
     page.locator("#colorize-method input").click()
-    page.get_by_role("option", name="Classification + hints (Zhang et al. 2016/2017)").click()
+    page.get_by_role("option", name="Classification + hints").click()
     page.locator("#colorize-temperature").wait_for(state="visible")
+
+
+def test_on_a_phone_the_result_stays_in_view_above_the_editor(open_page):
+    page = open_page(tab="Colorize", phone=True)
+    page.locator("#colorize-examples button.gallery-item").first.click()
+    page.wait_for_function(PHOTO_SHOWN)
+    page.wait_for_function(RESULT_SHOWN)
+    canvas = page.locator("#hint-editor canvas")
+    canvas.scroll_into_view_if_needed()
+    result, editor = page.locator("#colorize-result").bounding_box(), canvas.bounding_box()
+    assert result["y"] >= 0 and result["y"] + result["height"] <= editor["y"] + 1
+    assert editor["y"] + editor["height"] / 2 < page.viewport_size["height"]  # half in view

@@ -1,12 +1,13 @@
-"""The "Style transfer" tab and the /stylize endpoint, against the launched app.
+"""The "Style" tab and the /stylize endpoint, against the launched app.
 
 Through gradio_client: the result has the content's size, strength 0 is the content, Reinhard
 moves the Lab mean to the style's, and unknown or unavailable methods are errors with the reason.
-The tab's long-method path (progress and Cancel) runs in-process with a stand-in slow method. In
-headless Chromium: pick two examples, see the result, move the strength, download, and see the
-neural method marked unavailable with its reason.
+In-process: the tab's long-method path (progress and Cancel) with a stand-in slow method, a
+method that cannot run here (one-line reason, Stylize disabled, the how-to, the result kept)
+and the example pairs. The tab in a browser is in ``test_app_stylize_browser.py``.
 """
 
+import dataclasses
 import os
 import threading
 import time
@@ -26,11 +27,12 @@ from colorlab.color import srgb_to_lab
 from colorlab.errors import Cancelled
 from colorlab.imageio import load_image
 from colorlab.methods import Method, Param, get_method
+from colorlab.paintings import FOLDER, PAINTINGS
 from colorlab.stylize import PRESERVE_LIGHTNESS, STRENGTH
 from colorlab.ui import stylize_tab, work
-from colorlab.ui.examples import CONTENT_PHOTOS
+from colorlab.ui.examples import STYLE_PAIRS, style_pair_paths
 from colorlab.ui.uploads import upload_folder
-from tests.test_app_browser import TIMEOUT_MS, browser  # noqa: F401 (a fixture)
+from colorlab.ui.widgets import method_choices, method_info, short_reason
 
 EIGHT_BIT = 1 / 255 + 1e-6
 
@@ -63,7 +65,7 @@ def _stylize(client, photos, *args):
     return load_image(out)
 
 
-def _neural_unavailable_reason() -> str:
+def neural_unavailable_reason() -> str:
     """The neural method's reason for being unavailable here; skips where it is not."""
     reason = get_method("stylize", "neural").unavailable_reason()
     if reason is None:
@@ -117,7 +119,7 @@ def test_stylize_with_an_unknown_method_lists_the_available_ones(client, photos)
 
 @pytest.mark.server
 def test_stylize_with_the_neural_method_offline_gives_its_reason(client, photos):
-    reason = _neural_unavailable_reason()
+    reason = neural_unavailable_reason()
     with pytest.raises(AppError, match="unavailable here") as error:
         _stylize(client, photos, "neural")
     assert reason in str(error.value)
@@ -219,8 +221,7 @@ def test_a_long_run_reports_progress_and_shows_the_full_result(slow_method, phot
     before, after = comparison
     assert before.shape == after.shape  # both preview copies of the content's size
     assert shown["method"] == slow_method
-    download = stylize_tab.download(shown)
-    assert load_image(download.value["path"]).shape == (867, 1300, 3)
+    assert load_image(stylize_tab.full_resolution(shown)).shape == (867, 1300, 3)
 
 
 def test_cancel_stops_a_long_run_and_leaves_the_result_as_it_was(slow_method, photos):
@@ -247,78 +248,70 @@ def test_cancel_stops_a_long_run_and_leaves_the_result_as_it_was(slow_method, ph
     assert not stylize_tab._RUNS, "the run's cancel event is forgotten"
 
 
-# --- in the browser --------------------------------------------------------------------------
+# --- a method that cannot run here ---------------------------------------------------------
 
 
-@pytest.fixture
-def stylize_page(browser, app_url):  # noqa: F811 (the imported fixture)
-    """A fresh page on the Style transfer tab with the astronaut restyled by the coffee photo."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(app_url)
-    page.get_by_role("tab", name="Style transfer").click()
-    page.locator("#stylize-content-examples button.gallery-item").first.click()  # astronaut
-    page.locator("#stylize-style-examples button.gallery-item").nth(2).click()  # coffee
-    page.wait_for_function("() => document.querySelectorAll('#stylize-result img').length == 2")
-    _wait_for_download_ready(page)
-    yield page
-    page.close()
-
-
-def _after(page) -> tuple[str, np.ndarray]:
-    """The "after" side of the comparison: its address and its pixels."""
-    src = page.locator("#stylize-result img").nth(1).get_attribute("src")
-    return src, load_image(page.request.get(src).body())
-
-
-def _wait_for_download_ready(page) -> None:
-    page.wait_for_function("() => !document.querySelector('#stylize-download').disabled")
-
-
-@pytest.mark.browser
-def test_two_examples_give_a_result_and_strength_changes_it(stylize_page):
-    page = stylize_page
-    src, full = _after(page)
-    astronaut = data.astronaut().astype(np.float32) / 255
-    assert full.shape == astronaut.shape
-    assert np.abs(full - astronaut).mean() > 0.03, "the result is not the content"
-
-    track = page.locator("#stylize-strength input[type=range]").bounding_box()
-    page.mouse.click(track["x"] + track["width"] * 0.3, track["y"] + track["height"] / 2)
-
-    page.wait_for_function(
-        "s => document.querySelectorAll('#stylize-result img')[1]?.src !== s", arg=src
+def test_the_short_reason_is_the_first_sentence_of_a_long_one():
+    long = "weights 'x' not found. Looked in X_DIR (unset) and on the Hub ([Errno -2]). Run `hf`."
+    assert short_reason(long) == "weights 'x' not found"
+    assert short_reason("weights not downloaded; needs internet once, or X_DIR") == (
+        "weights not downloaded; needs internet once, or X_DIR"
     )
-    _, weaker = _after(page)
-    assert float(page.locator("#stylize-strength input[type=number]").input_value()) < 0.4
-    # Nearer the content than the full transfer was (JPEG noise is far below this).
-    assert np.abs(weaker - astronaut).mean() < 0.6 * np.abs(full - astronaut).mean()
 
 
-@pytest.mark.browser
-def test_the_download_is_the_full_resolution_png(stylize_page):
-    page = stylize_page
-    with page.expect_download() as download:
-        page.click("#stylize-download")
-    assert download.value.suggested_filename == f"{CONTENT_PHOTOS[0]}-stylized.png"
-    saved = load_image(Path(download.value.path()))
-    assert saved.shape == (512, 512, 3)
-    _, shown = _after(page)
-    assert np.abs(saved - shown).mean() < 0.02  # the file is the result on screen
+def test_the_neural_methods_reason_offline_is_one_line_with_no_error_number():
+    entry = dict((name, label) for label, name in method_choices("stylize"))["neural"]
+    short = short_reason(neural_unavailable_reason())
+    assert entry == f"{get_method('stylize', 'neural').title} (unavailable: {short})"
+    assert method_info("stylize", "neural") == f"Unavailable here: {short}."
+    assert len(short) < 100 and "\n" not in short and "Errno" not in short
 
 
-@pytest.mark.browser
-def test_the_neural_method_shows_as_unavailable_with_its_reason(stylize_page):
-    reason = _neural_unavailable_reason()
-    page = stylize_page
-    title = get_method("stylize", "neural").title
-    page.locator("#stylize-method input").click()
-    page.get_by_role("option", name=f"{title} (unavailable)").click()
+def _replaced(monkeypatch, name: str, **changes) -> Method:
+    """Register the stylize method ``name`` again with ``changes``; return it as it was."""
+    method = get_method("stylize", name)
+    monkeypatch.setitem(
+        methods._REGISTRY, ("stylize", name), dataclasses.replace(method, **changes)
+    )
+    return method
 
-    page.locator("#stylize-method").get_by_text("Unavailable here:").wait_for()
-    assert reason[:60] in page.locator("#stylize-method").inner_text()
-    page.locator("#stylize-result img").first.wait_for(state="detached")  # no stale result
-    page.click("#stylize-run")
-    toast = page.locator(".toast-body", has_text="unavailable here")
-    toast.wait_for()
-    assert reason[:60] in toast.inner_text()
+
+def test_an_unavailable_long_method_disables_stylize_and_offers_its_how_to_collapsed(
+    monkeypatch, offline_method
+):
+    _replaced(monkeypatch, offline_method, long_running=True)
+    _, _, run_button, cancel_button, how_to, how_to_text = stylize_tab.describe(offline_method)
+    assert run_button.constructor_args == {"visible": True, "interactive": False}
+    assert cancel_button.constructor_args["visible"] is False, "nothing can run to be cancelled"
+    assert how_to.constructor_args == {"visible": True, "open": False}
+    assert "put them in checkpoints/stand_in" in how_to_text.constructor_args["value"]
+
+    _, _, run_button, _, how_to, how_to_text = stylize_tab.describe("reinhard")
+    assert run_button.constructor_args["interactive"] is True
+    assert how_to.constructor_args["visible"] is False
+
+
+def test_the_how_to_adds_the_methods_details_to_its_reason(monkeypatch, offline_method):
+    method = _replaced(monkeypatch, offline_method, details=lambda: "Weights from the release.")
+    text = stylize_tab.describe(offline_method)[-1].constructor_args["value"]
+    assert text == f"{method.unavailable_reason()}\n\nWeights from the release."
+
+
+def test_choosing_an_unavailable_method_keeps_the_result_shown(offline_method, photos):
+    shown = stylize_tab._wanted(photos["content"], photos["style"], "reinhard", 1.0, False)
+    kept = stylize_tab.update(photos["content"], photos["style"], offline_method, 1, False, shown)
+    assert kept == (gr.skip(),) * 3
+
+
+# --- the example pairs ---------------------------------------------------------------------
+
+
+def test_each_example_pair_is_a_photo_and_a_shipped_painting_all_of_them_used():
+    pairs = style_pair_paths()
+    assert [Path(content).stem for content, _ in pairs] == [photo for photo, _ in STYLE_PAIRS]
+    assert {Path(style).name for _, style in pairs} == set(PAINTINGS)
+    for _, style in pairs:
+        assert Path(style).parent == FOLDER
+        assert load_image(style).shape == (256, 256, 3)
+    credits = (FOLDER / "README.md").read_text()
+    assert all(file in credits and work in credits for file, work in PAINTINGS.items())

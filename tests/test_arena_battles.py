@@ -138,6 +138,27 @@ def test_an_upload_is_the_battles_input_and_its_hash_is_kept(store, voter, tmp_p
     assert _pixels(battle.input).shape == (341, 512, 3)  # 400 x 600, shrunk to 512 wide
 
 
+def test_an_uploaded_style_is_the_battles_style_and_its_hash_covers_it(
+    store, voter, tmp_path, coffee, astronaut
+):
+    own = _battle(store, voter, tmp_path, 5, image=coffee, style=astronaut)
+    example = _battle(store, voter, tmp_path, 5, image=coffee)
+    for battle in (own, example):
+        battles.vote(store, battle.battle_id, "tie", **voter)
+
+    assert np.abs(_pixels(own.style) - astronaut).max() < 1 / 255 + 1e-6  # 512 px: not shrunk
+    own_hash, example_hash = (vote.input_hash for vote in store.votes())
+    assert own_hash == battles.input_hash(battles.shrunk(coffee), astronaut)
+    assert own_hash != example_hash  # same content, another style: another input
+    assert np.abs(_pixels(own.left) - _pixels(example.left)).mean() > 0.01  # the style acts
+
+
+def test_only_stylize_battles_take_a_style(store, voter, tmp_path, astronaut):
+    with pytest.raises(InvalidParameterError, match="only stylize battles take a style"):
+        _battle(store, voter, tmp_path, 1, task="recolor", style=astronaut)
+    assert store.count() == 0 and open_battles(store) == []
+
+
 def test_recolor_battles_rotate_the_palette_hues(store, voter, tmp_path, coffee):
     battle = _battle(store, voter, tmp_path, 7, task="recolor", image=coffee)
 
@@ -177,7 +198,7 @@ def test_leaderboard_counts_votes_and_leaves_both_bad_out_of_the_fit(store, vote
         battle = _battle(store, voter, tmp_path, 100 + seed)
         battles.vote(store, battle.battle_id, choice, **voter)
 
-    board = battles.leaderboard(store, TASK, rounds=200)
+    board = battles.leaderboard(store, TASK, min_votes=1)
 
     assert board.both_bad == 2
     assert board.vote_counts.sum() == 2 * 13  # symmetric: each rated vote counted twice

@@ -225,7 +225,7 @@ def test_failing_participants_are_reported_separately(survey):
         votes += votes_for(f"good{p}", ["a", "a", "b", "tie", "a", "a"], "a")
     votes += votes_for("bad1", ["b"] * 6, "b")  # chose the broken side
     votes += votes_for("bad2", ["b"] * 6, "tie")  # a tie on a check is a failure too
-    results = sv.survey_results(survey, votes, rounds=50)
+    results = sv.survey_results(survey, votes)
     assert results.failed_participants == ("bad1", "bad2")
     assert results.participants == 12 and results.attention_votes == 12
     assert results.attention_failure_rate == pytest.approx(2 / 12)
@@ -249,7 +249,7 @@ def test_votes_disagreeing_with_the_survey_are_rejected(survey):
 def test_results_csv_round_trip(survey, tmp_path):
     votes = votes_for("good", ["a", "b", "tie", "a", "a", "both_bad"], "a")
     votes += votes_for("bad", ["b"] * 6, "b")
-    results = sv.survey_results(survey, votes, rounds=20)
+    results = sv.survey_results(survey, votes)
     path = sv.results_csv(results, tmp_path / "results.csv")
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -623,3 +623,22 @@ def test_malformed_command_lines_are_user_errors(capsys, argv) -> None:
 def test_help_exits_cleanly(capsys) -> None:
     assert main(["recolor", "--help"]) == 0
     assert "--palette" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["--palette", ",".join(["#102030"] * 9)],
+            "9 colours given in --palette; a palette has at most 8",
+        ),
+        (["--palette", "#102030", "-k", "9"], "-k must be from 2 to 8, got 9"),
+    ],
+)
+def test_recolor_takes_the_palette_sizes_the_app_and_api_take(
+    photos, tmp_path, capsys, arguments, message
+):
+    out = tmp_path / "out.png"
+    assert main(["recolor", str(photos["coffee"]), "-o", str(out), *arguments]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

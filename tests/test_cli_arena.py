@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from colorlab.arena.ratings import INTERVAL
 from colorlab.arena.store import VoteStore
 from colorlab.cli import main
 from tests.test_cli import assert_user_error
@@ -84,8 +85,9 @@ def test_arena_ratings_json_orders_methods_by_strength_and_counts_votes(voted_db
     assert [row["method"] for row in report["rows"]] == ["strong", "middle", "weak"]
     for row in report["rows"]:
         assert row["votes"] == counts["per_method"][row["method"]]
-        assert row["lower"] <= row["score"] <= row["upper"]
-    assert report["rows"][0]["rank"] == 1
+        assert row["lower"] <= row["score"] <= row["upper"] and row["status"] == "rated"
+    assert [row["rank"] for row in report["rows"]] == [1, 2, 3]  # 240 votes separate them
+    assert report["min_votes"] == 10 and "curvature" in report["interval"]
     methods = report["methods"]
     counts_matrix = np.array(report["vote_counts"])
     assert counts_matrix.sum() == 2 * (counts["votes"] - counts["both_bad"])
@@ -96,7 +98,7 @@ def test_arena_ratings_json_orders_methods_by_strength_and_counts_votes(voted_db
 
 def test_arena_ratings_text_is_a_table_with_a_header(voted_db, capsys) -> None:
     path, counts = voted_db
-    assert main(["arena", "ratings", "--db", str(path), "--task", "recolor", "--rounds", "50"]) == 0
+    assert main(["arena", "ratings", "--db", str(path), "--task", "recolor"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     header = next(line for line in lines if line.startswith("| rank"))
@@ -110,15 +112,28 @@ def test_arena_ratings_text_is_a_table_with_a_header(voted_db, capsys) -> None:
     body = [line for line in lines if line.startswith("|")][2:]
     assert [line.split("|")[2].strip() for line in body] == ["strong", "middle", "weak"]
     assert f"{counts['votes']} votes ({counts['both_bad']} 'both bad'" in out
+    assert INTERVAL in out and "scored from 10 votes" in out
 
 
-def test_arena_ratings_seed_makes_intervals_reproducible(voted_db, capsys) -> None:
+def test_arena_ratings_below_min_votes_need_more_votes(tmp_path, capsys) -> None:
+    path = tmp_path / "arena.sqlite3"
+    counts = fill_store(path, votes=12)
+    assert main(["arena", "ratings", "--db", str(path), "--min-votes", "100"]) == 0
+    body = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")][2:]
+    assert len(body) == 3
+    for line in body:
+        rank, method, score, interval, votes = (cell.strip() for cell in line.strip("|").split("|"))
+        assert (rank, score, interval) == ("-", "needs more votes", "-")
+        assert int(votes) == counts["per_method"][method]
+    assert main(["arena", "ratings", "--db", str(path), "--min-votes", "1", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert all(row["rank"] is not None and row["status"] == "rated" for row in rows)
+
+
+def test_arena_ratings_min_votes_below_one_is_a_usage_error(voted_db, capsys) -> None:
     path, _ = voted_db
-    args = ["arena", "ratings", "--db", str(path), "--json", "--rounds", "40", "--seed", "3"]
-    assert main(args) == 0
-    first = capsys.readouterr().out
-    assert main(args) == 0
-    assert capsys.readouterr().out == first
+    assert main(["arena", "ratings", "--db", str(path), "--min-votes", "0"]) == 2
+    assert_user_error(capsys.readouterr().err, "--min-votes must be at least 1")
 
 
 def test_arena_ratings_missing_db_is_a_usage_error(tmp_path, capsys) -> None:
@@ -218,7 +233,7 @@ def test_survey_results_prints_items_and_writes_csv(tiny_survey, tmp_path, capsy
     votes = write_votes(tmp_path / "votes.jsonl")
     out_csv = tmp_path / "results.csv"
     args = ["survey", "results", str(tiny_survey), "--votes", str(votes), "--csv", str(out_csv)]
-    assert main([*args, "--rounds", "50"]) == 0
+    assert main(args) == 0
     out = capsys.readouterr().out
     lake = next(line for line in out.splitlines() if line.startswith("| lake"))
     cells = [cell.strip() for cell in lake.strip("|").split("|")]
@@ -241,7 +256,7 @@ def test_survey_results_prints_items_and_writes_csv(tiny_survey, tmp_path, capsy
 def test_survey_results_json(tiny_survey, tmp_path, capsys) -> None:
     votes = write_votes(tmp_path / "votes.jsonl")
     args = ["survey", "results", str(tiny_survey), "--votes", str(votes), "--json"]
-    assert main([*args, "--rounds", "50"]) == 0
+    assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["participants"] == 7
     assert report["failed_participants"] == ["p7"]
@@ -268,14 +283,14 @@ def test_survey_results_from_db_reads_the_survey_votes_in_the_store(
         battle = issue_survey_battle(store, survey, item, "b", vote["participant"], me)
         store.record_vote(battle, vote["winner"], vote["participant"], me)
     store.close()
-    args = ["survey", "results", str(tiny_survey), "--rounds", "50", "--json"]
+    args = ["survey", "results", str(tiny_survey), "--json"]
     assert main([*args, "--db", str(tmp_path / "arena.sqlite3")]) == 0
     from_db = json.loads(capsys.readouterr().out)
     assert main([*args, "--votes", str(tmp_path / "votes.jsonl")]) == 0
     assert from_db == json.loads(capsys.readouterr().out)
     assert from_db["failed_participants"] == ["p7"]
     # The survey's votes are a task of their own in the store, rated like any other.
-    db = ["--db", str(tmp_path / "arena.sqlite3"), "--json", "--rounds", "20"]
+    db = ["--db", str(tmp_path / "arena.sqlite3"), "--json", "--min-votes", "1"]
     assert main(["arena", "ratings", "--task", f"survey:{tiny_survey.stem}", *db]) == 0
     assert json.loads(capsys.readouterr().out)["votes"] == len(lines)
 

@@ -387,9 +387,9 @@ def test_non_finite_latency_is_refused(app):
 @pytest.mark.parametrize(
     ("api", "arguments", "expected"),
     [
-        ("palette", ["abc"], "k must be a whole number from 2 to 10, got a str"),
-        ("palette", [1.5], "k must be a whole number from 2 to 10, got 1.5"),
-        ("recolor", ["#203040", "chang", -5], "k must be a whole number from 2 to 10, got -5"),
+        ("palette", ["abc"], "k must be a whole number from 2 to 8, got a str"),
+        ("palette", [1.5], "k must be a whole number from 2 to 8, got 1.5"),
+        ("recolor", ["#203040", "chang", -5], "k must be a whole number from 2 to 8, got -5"),
         (
             "colorize",
             ["classification", "hot", None],

@@ -7,11 +7,11 @@ from hypothesis import strategies as st
 
 from colorlab.color import srgb_to_lab
 from colorlab.errors import InvalidParameterError
-from colorlab.palette import Palette, color_histogram, extract_palette, retarget
+from colorlab.palette import MAX_K, MIN_K, Palette, color_histogram, extract_palette, retarget
 
 
 @settings(max_examples=30, deadline=None)
-@given(photo=st.integers(0, 4), k=st.integers(2, 10))
+@given(photo=st.integers(0, 4), k=st.integers(MIN_K, MAX_K))
 def test_palette_respects_k_is_sorted_by_lightness_and_weights_sum_to_one(small_photos, photo, k):
     palette = extract_palette(small_photos[photo], k)
     assert 1 <= len(palette) <= k
@@ -23,7 +23,7 @@ def test_palette_respects_k_is_sorted_by_lightness_and_weights_sum_to_one(small_
 
 
 @settings(max_examples=10, deadline=None)
-@given(photo=st.integers(0, 4), k=st.integers(2, 10))
+@given(photo=st.integers(0, 4), k=st.integers(MIN_K, MAX_K))
 def test_palette_is_deterministic(small_photos, photo, k):
     first = extract_palette(small_photos[photo], k)
     second = extract_palette(small_photos[photo].copy(), k)
@@ -32,7 +32,7 @@ def test_palette_is_deterministic(small_photos, photo, k):
 
 
 def test_colourful_photo_gets_the_full_palette(astronaut):
-    for k in range(2, 11):
+    for k in range(MIN_K, MAX_K + 1):
         assert len(extract_palette(astronaut, k)) == k
 
 
@@ -60,9 +60,9 @@ def test_single_colour_image_gets_a_single_entry():
     assert palette.weights.tolist() == [1.0]
 
 
-@pytest.mark.parametrize("k", [1, 11, 0, -3, 2.5, "4", True])
-def test_k_outside_2_to_10_is_refused(astronaut, k):
-    with pytest.raises(InvalidParameterError, match="from 2 to 10"):
+@pytest.mark.parametrize("k", [1, 9, 11, 0, -3, 2.5, "4", True])
+def test_k_outside_the_palette_sizes_is_refused(astronaut, k):
+    with pytest.raises(InvalidParameterError, match=f"from {MIN_K} to {MAX_K}"):
         extract_palette(astronaut, k)
 
 

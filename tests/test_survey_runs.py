@@ -82,7 +82,7 @@ def test_votes_stored_by_the_convention_come_back_as_survey_results_input(tmp_pa
     assert store.votes("stylize") == []  # survey votes stay out of the arena's own tasks
     assert voted_items(store, survey, "p1") == {s.item.id for s in assign_items(survey, "p1")}
 
-    results = survey_results(survey, records, rounds=20)
+    results = survey_results(survey, records)
     assert results.participants == 2 and results.attention_votes == 2
     p2_check = next(r for r in expected if r["participant"] == "p2" and r["item"] == "check")
     failed = ("p2",) if p2_check["winner"] != "a" else ()

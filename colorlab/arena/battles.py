@@ -1,17 +1,19 @@
 """Arena battles: two methods run blind on one input, a vote, then the names are revealed.
 
-A battle draws an input (an example photo, or the user's upload), draws two different methods of
-the task, favouring pairs with few votes (probability proportional to ``1 / (1 + votes of the
-pair)``) and randomises which is shown on the left. The store keeps which method is which and on
-which side (:meth:`VoteStore.issue_battle`, rate-limited, so this comes before any work); then
-both methods run with their default parameters. The client gets only the battle id and the
-images, so it cannot learn or forge the methods. A vote names the battle id and a side; the names
-come back only once the vote is stored.
+A battle draws an input (an example photo, or the user's upload; for stylize also a style image,
+``STYLE_EXAMPLE`` or the user's), draws two different methods of the task, favouring pairs with
+few votes (probability proportional to ``1 / (1 + votes of the pair)``) and randomises which is
+shown on the left. The store keeps which method is which and on which side
+(:meth:`VoteStore.issue_battle`, rate-limited, so this comes before any work); then both methods
+run with their default parameters. The client gets only the battle id and the images, so it
+cannot learn or forge the methods. A vote names the battle id and a side; the names come back
+only once the vote is stored.
 
 Files: a battle's images live in a folder of ``OUTPUT_DIR`` named by the SHA-256 of its id (the
-names say nothing about the methods or the id). They are deleted when the battle is voted, or,
-never voted, when it is pruned after expiring (:meth:`VoteStore.prune_expired`, run whenever
-images are written). The folder is also kept under ``COLORLAB_ARENA_MAX_BYTES`` (default
+names say nothing about the methods or the id). They are deleted when the battle is voted or
+skipped (:func:`delete_battle_images`; a skipped battle stays open, unvoted), or, never voted,
+when it is pruned after expiring (:meth:`VoteStore.prune_expired`, run whenever images are
+written). The folder is also kept under ``COLORLAB_ARENA_MAX_BYTES`` (default
 ``MAX_OUTPUT_BYTES``) by deleting the oldest battles' images: such a battle shows no images but
 can still be voted, and nothing in the store is lost.
 
@@ -45,6 +47,7 @@ from colorlab.color import rotate_hues
 from colorlab.errors import InvalidParameterError
 from colorlab.imageio import load_image, save_image, to_uint8
 from colorlab.methods import Method, list_methods
+from colorlab.paintings import FOLDER, PAINTINGS
 from colorlab.palette import extract_palette
 
 ARENA_TASKS = ("colorize", "stylize", "recolor")
@@ -58,7 +61,7 @@ EXAMPLES = {
     "stylize": ("astronaut", "coffee", "chelsea"),
     "recolor": ("astronaut", "coffee", "chelsea", "rocket"),
 }
-STYLE_EXAMPLE = "rocket"  # every stylize battle takes its colours from this image
+STYLE_EXAMPLE = "vangogh-00021.jpg"  # every stylize battle's style: a painting (café terrace)
 OUTPUT_DIR = Path(tempfile.gettempdir()) / "colorlab-arena"  # Gradio may serve files from here
 MAX_OUTPUT_BYTES = 256 * 2**20  # the default bound on OUTPUT_DIR; COLORLAB_ARENA_MAX_BYTES sets it
 _FOLDER_NAME = re.compile(r"[0-9a-f]{64}")  # a battle's folder: the SHA-256 (hex) of its id
@@ -119,13 +122,16 @@ def new_battle(
     session: str,
     client_hash: str,
     image: np.ndarray | str | Path | None = None,
+    style: np.ndarray | str | Path | None = None,
     rng: np.random.Generator | None = None,
     output_dir: str | Path | None = None,
 ) -> Battle:
     """Draw an input and two methods, keep the battle in ``store``, run both, return its view.
 
     ``image``: the user's upload (a path or an (H, W, 3) array), or None for a random example of
-    the task. Inputs larger than ``MAX_SIDE`` are shrunk first. ``client_hash`` comes from
+    the task. ``style``: for stylize, the user's style image (taken the same way), or None for
+    ``STYLE_EXAMPLE``; other tasks take none. Inputs larger than ``MAX_SIDE`` are shrunk first,
+    and the stored input hash covers the style too. ``client_hash`` comes from
     :meth:`VoteStore.client_hash`; a session or client over the store's battle rate limit gets
     :class:`~colorlab.arena.store.VoteRejected` before anything runs. Images are written by
     :func:`write_battle_images` under ``output_dir`` (default ``OUTPUT_DIR``).
@@ -136,12 +142,15 @@ def new_battle(
         raise InvalidParameterError(
             f"the arena needs two {task} methods that can run here, found {sorted(methods)}"
         )
+    if style is not None and task != "stylize":
+        raise InvalidParameterError(f"style: only stylize battles take a style image, not {task}")
     if image is None:
         names = EXAMPLES[task]
         image = example_image(names[int(rng.integers(len(names)))], grey=task == "colorize")
     else:
         image = shrunk(load_image(image))
-    style = example_image(STYLE_EXAMPLE) if task == "stylize" else None
+    if task == "stylize":
+        style = example_image(STYLE_EXAMPLE) if style is None else shrunk(load_image(style))
 
     pairs, weights = pair_weights(list(methods), store.pair_counts(task))
     name_a, name_b = pairs[int(rng.choice(len(pairs), p=weights))]
@@ -266,11 +275,14 @@ def _bound_folder(root: Path, limit: int, keep: Path) -> None:
             total -= size
 
 
-def leaderboard(store: VoteStore, task: str, rounds: int = 1000) -> ratings.Leaderboard:
-    """Bradley-Terry ratings of ``task``'s methods from its votes, with bootstrap intervals.
+def leaderboard(
+    store: VoteStore, task: str, min_votes: int = ratings.MIN_VOTES
+) -> ratings.Leaderboard:
+    """Bradley-Terry ratings of ``task``'s methods from its votes, with 95% intervals.
 
     "Both bad" votes are left out of the fit and counted in ``both_bad``. Every arena method is
-    listed, those without votes last with no rank; with no rated votes at all every row is so.
+    listed; those with fewer than ``min_votes`` votes come after the rated ones with no score
+    and no rank; with no rated votes at all every row is so.
     """
     _check_task(task)
     records = [
@@ -287,15 +299,15 @@ def leaderboard(store: VoteStore, task: str, rounds: int = 1000) -> ratings.Lead
         rows = tuple(ratings.Row(None, name, nan, nan, nan, 0) for name in methods)
         return ratings.Leaderboard(
             rows, tuple(methods), np.full((k, k), np.nan), np.zeros((k, k), int),
-            comparisons.both_bad, rounds,
+            comparisons.both_bad, min_votes,
         )  # fmt: skip
     return ratings.leaderboard(
         comparisons.a,
         comparisons.b,
         comparisons.outcome,
         methods,
-        rounds=rounds,
         both_bad=comparisons.both_bad,
+        min_votes=min_votes,
     )
 
 
@@ -323,10 +335,13 @@ def run_method(
 
 @lru_cache(maxsize=16)
 def example_image(name: str, grey: bool = False) -> np.ndarray:
-    """A scikit-image photo, shrunk to ``MAX_SIDE``; in grey (three equal channels) if asked."""
+    """A scikit-image photo or a painting of :mod:`colorlab.paintings` by file name, shrunk to
+    ``MAX_SIDE``; in grey (three equal channels) if asked."""
     from skimage import data
 
-    photo = Image.fromarray(getattr(data, name)())
+    photo = (
+        Image.open(FOLDER / name) if name in PAINTINGS else Image.fromarray(getattr(data, name)())
+    )
     image = shrunk(load_image(photo.convert("L") if grey else photo))
     image.flags.writeable = False  # shared between battles
     return image

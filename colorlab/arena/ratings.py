@@ -1,18 +1,26 @@
-"""Bradley-Terry ratings of methods from pairwise votes, with bootstrap intervals.
+"""Bradley-Terry ratings of methods from pairwise votes, with 95% intervals that hold at few votes.
 
 The model: method i beats method j with probability ``1 / (1 + exp(-(theta_i - theta_j)))``.
 It is fitted by maximum likelihood with a tie counting half a win for each side (the standard
-Bradley-Terry log-likelihood with fractional outcomes). "Both bad" votes say nothing about which
-of the two is better, so the caller leaves them out and reports their count separately.
+Bradley-Terry log-likelihood with fractional outcomes) and a weak Gaussian prior on theta
+(``RIDGE``: worth one vote between even methods). "Both bad" votes say nothing about which of
+the two is better, so the caller leaves them out and reports their count separately.
 
 Speed comes from aggregation: the likelihood depends on the votes only through the win matrix
 ``W[i, j]`` (wins of i over j, ties counting half) and the count matrix ``N[i, j]``, so a fit on
-100,000 votes over 8 methods is a Newton iteration on 8 unknowns, and all bootstrap replicates
-are fitted together as one batch.
+100,000 votes over 8 methods is a Newton iteration on 8 unknowns.
+
+Intervals come from the curvature of the penalised log-likelihood at its maximum (a Laplace
+approximation of the posterior), see ``INTERVAL``. Measured on votes drawn from known strengths
+(5 methods, 10% ties, 400 datasets each, tests/test_arena_ratings.py), they cover the true score
+0.99, 0.97, 0.97 and 0.96 of the time at 5, 10, 20 and 50 votes per method; the percentile
+bootstrap (1000 rounds) they replace covered 0.88, 0.92, 0.94, 0.95, and gave a zero-width
+interval for a single vote. Methods with fewer than ``min_votes`` votes are listed with their
+count but no score, interval or rank: a handful of votes says little.
 
 Scores are ``1000 + 400 * theta / ln(10)``: theta in log10-odds units, like Elo, so a 400-point
-gap means 10:1 odds and a 0-point gap means even odds. The mean of theta over the rated methods is
-0, so the mean score is 1000.
+gap means 10:1 odds and a 0-point gap means even odds. The mean of theta over the methods with
+votes is 0, so their mean score is 1000.
 """
 
 from __future__ import annotations
@@ -28,7 +36,14 @@ from colorlab.errors import InvalidParameterError
 
 BASE = 1000.0
 SCALE = 400.0 / math.log(10.0)  # score points per natural-log unit of theta
-RIDGE = 0.01  # Gaussian prior on theta: worth about 1/25 of one vote between even methods
+RIDGE = 0.25  # Gaussian prior on theta, sd 2 log-odds: the curvature of one vote between evens
+Z95 = 1.959963984540054  # the standard normal's 97.5% point
+MIN_VOTES = 10  # fewer votes than this: listed as "needs more votes", not scored
+INTERVAL = (
+    "95% CI: score ± 1.96 standard errors, from the curvature of the Bradley-Terry likelihood "
+    "with a weak prior worth one vote"
+)
+RANK_RULE = "1 + the number of methods whose interval lies wholly above its own"
 OUTCOMES = {"a": 1.0, "b": 0.0, "tie": 0.5}
 
 
@@ -45,7 +60,8 @@ class Comparisons:
 
 @dataclass(frozen=True)
 class Row:
-    """One leaderboard line; ``rank`` is None and the numbers NaN for a method with no votes."""
+    """One leaderboard line; ``rank`` is None and the numbers NaN for a method with fewer than
+    the leaderboard's ``min_votes`` votes."""
 
     rank: int | None
     method: str
@@ -54,17 +70,48 @@ class Row:
     upper: float
     votes: int
 
+    @property
+    def rated(self) -> bool:
+        return self.rank is not None
+
 
 @dataclass(frozen=True)
 class Leaderboard:
-    """Rows sorted by score, plus the pairwise matrices in the order of ``methods``."""
+    """Rated rows sorted by score, then the others by votes; the pairwise matrices are in the
+    order of ``methods``."""
 
     rows: tuple[Row, ...]
     methods: tuple[str, ...]
     win_rate: np.ndarray  # win_rate[i, j]: share of i-vs-j votes i won (ties half); NaN if none
     vote_counts: np.ndarray  # vote_counts[i, j]: votes between i and j (symmetric)
     both_bad: int
-    rounds: int
+    min_votes: int
+
+    def to_dict(self) -> dict:
+        """The JSON form the CLI and the app's /leaderboard share: scores to 0.1 point, rates to
+        0.001, None for a missing number; ``status`` is "rated" or "needs more votes"."""
+        rows = [
+            {
+                "rank": row.rank,
+                "method": row.method,
+                "score": json_number(row.score, 1),
+                "lower": json_number(row.lower, 1),
+                "upper": json_number(row.upper, 1),
+                "votes": row.votes,
+                "status": "rated" if row.rated else "needs more votes",
+            }
+            for row in self.rows
+        ]
+        return {
+            "methods": list(self.methods),
+            "rows": rows,
+            "win_rate": [[json_number(rate, 3) for rate in line] for line in self.win_rate],
+            "vote_counts": self.vote_counts.astype(int).tolist(),
+            "both_bad": self.both_bad,
+            "total": int(self.vote_counts.sum()) // 2 + self.both_bad,
+            "min_votes": self.min_votes,
+            "interval": INTERVAL,
+        }
 
 
 def comparisons_from_records(
@@ -147,14 +194,12 @@ def fit_bradley_terry(
     counts = np.asarray(counts, dtype=np.float64)
     k = wins.shape[-1]
     theta = np.zeros(wins.shape[:-1])
-    eye = np.eye(k)
     mean_only = np.full((k, k), 1.0 / k)  # curvature along the mean, whose gradient is 0
     for _ in range(200):
         p = expit(theta[..., :, None] - theta[..., None, :])
         gradient = (wins - counts * p).sum(-1) - ridge * theta
-        weight = counts * p * (1.0 - p)
-        information = weight.sum(-1)[..., :, None] * eye - weight + ridge * eye + mean_only
-        step = np.linalg.solve(information, gradient[..., None])[..., 0]
+        step = np.linalg.solve(information(theta, counts, ridge) + mean_only, gradient[..., None])
+        step = step[..., 0]
         largest = np.abs(step).max(-1, keepdims=True)
         theta = theta + step * np.minimum(1.0, 2.0 / np.maximum(largest, 1e-300))
         if largest.max() < tol:
@@ -167,32 +212,27 @@ def to_score(theta: np.ndarray) -> np.ndarray:
     return BASE + SCALE * np.asarray(theta)
 
 
-def bootstrap_scores(
-    decisive: np.ndarray,
-    ties: np.ndarray,
-    rounds: int = 1000,
-    seed: int | None = 0,
-    ridge: float = RIDGE,
-) -> np.ndarray:
-    """Scores refitted on ``rounds`` resamples of the votes, shape (rounds, k).
+def information(theta: np.ndarray, counts: np.ndarray, ridge: float = RIDGE) -> np.ndarray:
+    """Curvature (minus the Hessian) of the penalised log-likelihood at ``theta``, (..., k, k).
 
-    Resampling n votes with replacement only changes how many votes land in each cell ("i beat
-    j" for each ordered pair, "tie" for each unordered pair) - and the fit sees nothing else - so
-    one multinomial draw of n over the cells, with each cell's observed share as its
-    probability, gives exactly the distribution of refits that resampling the rows gives, at a
-    cost independent of n.
+    Each pair's votes add ``N_ij p_ij (1 - p_ij)``: a Laplacian over the comparison graph.
     """
-    if rounds < 1:
-        raise InvalidParameterError(f"rounds must be at least 1, got {rounds}")
-    k = decisive.shape[0]
-    upper = np.triu(ties)
-    cells = np.concatenate([decisive.ravel(), upper.ravel()])
-    total = int(cells.sum())
-    draws = np.random.default_rng(seed).multinomial(total, cells / total, size=rounds)
-    draws = draws.reshape(rounds, 2, k, k).astype(np.float64)
-    tie_draws = draws[:, 1] + draws[:, 1].transpose(0, 2, 1)
-    wins, counts = aggregate(draws[:, 0], tie_draws)
-    return to_score(fit_bradley_terry(wins, counts, ridge))
+    p = expit(theta[..., :, None] - theta[..., None, :])
+    weight = counts * p * (1.0 - p)
+    eye = np.eye(theta.shape[-1])
+    return weight.sum(-1)[..., :, None] * eye - weight + ridge * eye
+
+
+def standard_errors(theta: np.ndarray, counts: np.ndarray, ridge: float = RIDGE) -> np.ndarray:
+    """Standard errors of theta (mean 0) from the curvature at the fit, natural-log odds.
+
+    The covariance is the inverse curvature within the mean-0 plane, where the scores live;
+    the pseudo-inverse also serves ``ridge=0`` on a connected comparison graph.
+    """
+    k = theta.shape[-1]
+    centre = np.eye(k) - 1.0 / k
+    covariance = centre @ np.linalg.pinv(information(theta, counts, ridge), hermitian=True) @ centre
+    return np.sqrt(np.clip(np.diagonal(covariance, axis1=-2, axis2=-1), 0.0, None))
 
 
 def rank_by_interval(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -216,31 +256,37 @@ def leaderboard(
     outcome: np.ndarray,
     methods: Sequence[str],
     *,
-    rounds: int = 1000,
-    seed: int | None = 0,
     both_bad: int = 0,
     ridge: float = RIDGE,
+    min_votes: int = MIN_VOTES,
 ) -> Leaderboard:
-    """Fit, bootstrap 95% intervals (2.5 / 97.5 percentiles) and rank methods by interval.
+    """Fit, 95% intervals (``INTERVAL``) and ranks by interval of the methods with at least
+    ``min_votes`` votes.
 
-    Methods with no votes are fitted out (so they do not move the others' mean) and listed last
-    with NaN score and no rank.
+    Every method with votes is fitted, so an under-voted one still informs the others; it is
+    listed after the rated ones with its count and NaN score, interval and no rank. Methods
+    with no votes are fitted out (so they do not move the others' mean) and listed last.
     """
+    if min_votes < 1:
+        raise InvalidParameterError(f"min_votes must be at least 1, got {min_votes}")
     methods = tuple(methods)
-    decisive, ties = tally(a, b, outcome, len(methods))
-    wins, counts = aggregate(decisive, ties)
+    wins, counts = aggregate(*tally(a, b, outcome, len(methods)))
     votes = counts.sum(1).astype(int)
-    rated = np.flatnonzero(votes > 0)
-    sub = np.ix_(rated, rated)
+    voted = np.flatnonzero(votes > 0)
+    sub = np.ix_(voted, voted)
+    theta = fit_bradley_terry(wins[sub], counts[sub], ridge)
+    margin = Z95 * SCALE * standard_errors(theta, counts[sub], ridge)
     score = np.full(len(methods), np.nan)
     lower, upper = score.copy(), score.copy()
-    score[rated] = to_score(fit_bradley_terry(wins[sub], counts[sub], ridge))
-    replicates = bootstrap_scores(decisive[sub], ties[sub], rounds, seed, ridge)
-    lower[rated], upper[rated] = np.percentile(replicates, [2.5, 97.5], axis=0)
+    shown = votes[voted] >= min_votes
+    rated = voted[shown]
+    score[rated] = to_score(theta[shown])
+    lower[rated], upper[rated] = score[rated] - margin[shown], score[rated] + margin[shown]
     ranks = rank_by_interval(lower[rated], upper[rated])
     rank_of = dict(zip(rated.tolist(), ranks.tolist(), strict=True))
     order = sorted(
-        range(len(methods)), key=lambda i: (np.isnan(score[i]), -np.nan_to_num(score[i]))
+        range(len(methods)),
+        key=lambda i: (i not in rank_of, -np.nan_to_num(score[i]), -votes[i], methods[i]),
     )
     rows = tuple(
         Row(
@@ -254,8 +300,14 @@ def leaderboard(
         for i in order
     )
     return Leaderboard(
-        rows, methods, win_rate_matrix(wins, counts), counts.astype(int), both_bad, rounds
+        rows, methods, win_rate_matrix(wins, counts), counts.astype(int), both_bad, min_votes
     )
+
+
+def json_number(value: float, digits: int) -> float | None:
+    """A JSON-safe number: rounded, and None (null) for NaN."""
+    value = float(value)
+    return None if math.isnan(value) else round(value, digits)
 
 
 def _check(

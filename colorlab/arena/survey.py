@@ -332,9 +332,7 @@ def item_result(item: SurveyItem, winners: Iterable[str]) -> ItemResult:
     )
 
 
-def survey_results(
-    survey: Survey, votes: Iterable[Mapping[str, Any]], rounds: int = 1000, seed: int = 0
-) -> SurveyResults:
+def survey_results(survey: Survey, votes: Iterable[Mapping[str, Any]]) -> SurveyResults:
     """Results of a survey from vote records (``item``, ``participant``, ``winner``).
 
     Which items are attention checks, and which side was broken, comes from the survey file; a
@@ -390,9 +388,7 @@ def survey_results(
     board = None
     if kept and any(record["winner"] != "both_bad" for record in kept):
         c = ratings.comparisons_from_records(kept)
-        board = ratings.leaderboard(
-            c.a, c.b, c.outcome, c.methods, rounds=rounds, seed=seed, both_bad=c.both_bad
-        )
+        board = ratings.leaderboard(c.a, c.b, c.outcome, c.methods, both_bad=c.both_bad)
     return SurveyResults(
         table(passing),
         table(failing),

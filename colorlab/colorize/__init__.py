@@ -133,14 +133,14 @@ TEMPERATURE = Param(
 for _name, _title, _summary, _params in (
     (
         "classification",
-        "Classification + hints (Zhang et al. 2016/2017)",
-        "Predicts a distribution over colours per pixel, rebalanced toward rare vivid colours, "
-        "decoded at a temperature. Takes colour hints drawn on the image.",
+        "Classification + hints",
+        "Zhang et al. 2016/2017, trained here: predicts a distribution over colours per pixel, "
+        "rebalanced toward rare vivid colours, decoded at a temperature. Takes colour hints.",
         (TEMPERATURE, WORKING_SIZE),
     ),
     (
         "paintings",
-        "Classification, fine-tuned on paintings",
+        "Classification, paintings",
         "The classification model fine-tuned on Van Gogh paintings. Takes colour hints.",
         (TEMPERATURE, WORKING_SIZE),
     ),
@@ -152,7 +152,7 @@ for _name, _title, _summary, _params in (
     ),
     (
         "pix2pix",
-        "pix2pix baseline (conditional GAN)",
+        "pix2pix baseline (GAN)",
         "U-Net trained with L1 plus a PatchGAN discriminator (Isola et al. 2017). No hints.",
         (WORKING_SIZE,),
     ),

@@ -240,9 +240,9 @@ def hints_from_strokes(
     ``strokes`` is ``[{"color": "#rrggbb", "size": diameter, "points": [[x, y], ...]}, ...]``
     (or its JSON text) in frame pixels, as the app's hint editor sends them (canvas coordinates:
     (0, 0) is the top-left corner of the first pixel). Each stroke is a round brush of that
-    diameter along its points, scaled to ``shape``; later strokes cover earlier ones. Only the stroke's own colour is taken, never a blend with what it covers.
-    Errors name the offending stroke; ``MAX_STROKES``, ``MAX_STROKE_POINTS`` and
-    ``MAX_BRUSH_SIZE`` bound the cost.
+    diameter along its points, scaled to ``shape``; later strokes cover earlier ones. Only the
+    stroke's own colour is taken, never a blend with what it covers. Errors name the offending
+    stroke; ``MAX_STROKES``, ``MAX_STROKE_POINTS`` and ``MAX_BRUSH_SIZE`` bound the cost.
     """
     strokes = _json_list(strokes, 16 * MAX_STROKE_POINTS, '{"color", "size", "points"} objects')
     if len(strokes) > MAX_STROKES:

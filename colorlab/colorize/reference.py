@@ -228,8 +228,8 @@ def _reference(
 register(
     _reference(
         "eccv16",
-        "Zhang et al. 2016 (ECCV16, published weights)",
-        "The authors' released classification colorizer (313 classes). Temperature 1 is their"
+        "Zhang 2016 (ECCV16)",
+        "Zhang et al.'s released ECCV 2016 colorizer (313 colour classes). Temperature 1 is their"
         " output; lower anneals toward vivid colours. Weights downloaded once.",
         _colorize_eccv16,
         (
@@ -247,8 +247,9 @@ register(
 register(
     _reference(
         "siggraph17",
-        "Zhang et al. 2017 (SIGGRAPH17, published weights)",
-        "The authors' released user-guided colorizer; takes colour hints. Weights downloaded once.",
+        "Zhang 2017 (SIGGRAPH17)",
+        "Zhang et al.'s released SIGGRAPH 2017 user-guided colorizer; takes colour hints."
+        " Weights downloaded once.",
         _colorize_siggraph17,
         (KEEP_ASPECT,),
         takes_hints=True,

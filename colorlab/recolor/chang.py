@@ -269,7 +269,7 @@ register(
     Method(
         task="recolor",
         name="chang",
-        title="Chang et al. 2015 (palette-based)",
+        title="Chang et al. 2015",
         summary="Moves each palette colour to its target; other colours follow smoothly, "
         "lightness order is kept and colours stay in gamut. Instant, no model.",
         params=(

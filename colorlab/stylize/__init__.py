@@ -60,21 +60,21 @@ PRESERVE_LIGHTNESS = Param(
 for _run, _title, _summary, _params in (
     (
         reinhard,
-        "Reinhard (mean and spread)",
+        "Reinhard (mean, spread)",
         "Shifts and scales each Lab channel to the style's mean and standard deviation "
         "(Reinhard et al. 2001). The fastest; ignores how colours vary together.",
         (),
     ),
     (
         mkl,
-        "Linear Monge-Kantorovich (mean and covariance)",
+        "Monge-Kantorovich (linear)",
         "Moves the Lab colours by the linear optimal-transport map onto the style's mean and "
         "covariance (Pitie and Kokaram 2007): correlated colours move together, with no grain.",
         (),
     ),
     (
         idt,
-        "Iterative distribution transfer",
+        "Iterative distribution",
         "Matches the whole Lab colour distribution by repeated 1-D histogram matching along "
         "random axes (Pitie et al. 2005/2007). The closest match; regrain removes its grain.",
         (
@@ -90,7 +90,7 @@ for _run, _title, _summary, _params in (
     ),
     (
         histogram,
-        "Histogram matching (per Lab channel)",
+        "Histogram matching (Lab)",
         "Matches the histogram of each Lab channel separately (scikit-image). Exact per "
         "channel, but channels are independent, so colour combinations can be unnatural.",
         (),
@@ -112,7 +112,7 @@ register(
     Method(
         "stylize",
         "palette",
-        "Palette transfer (palette matching + recolor)",
+        "Palette transfer",
         "Extracts both palettes, gives each content colour the style's lightness at its rank "
         "and the style hue that moves it least, and recolours the content with a recolor "
         "method (Chang's by default). Keeps the image's structure; under a second at 1 MP.",
@@ -135,7 +135,7 @@ register(
     Method(
         "stylize",
         "neural",
-        "Neural style (Gatys et al., VGG-19)",
+        "Neural style (Gatys, VGG-19)",
         "Repaints the content with the style's textures and colours by optimising VGG-19 "
         "feature statistics (Gatys et al. 2016). Minutes on a CPU; needs the VGG-19 weights "
         "from the Hugging Face Hub (timm/vgg19.tv_in1k).",
@@ -189,10 +189,10 @@ register(
     Method(
         "stylize",
         "adain",
-        "AdaIN (Huang and Belongie 2017, published weights)",
-        "Arbitrary style transfer in one forward pass: the content's VGG features take the"
-        " style's channel means and spreads, and the authors' decoder paints them. Seconds on a"
-        " CPU; weights downloaded once from the authors' release.",
+        "AdaIN (Huang 2017)",
+        "Huang and Belongie 2017, arbitrary style transfer in one forward pass: the content's"
+        " VGG features take the style's channel means and spreads, and the authors' decoder"
+        " paints them. Seconds on a CPU; weights downloaded once from the authors' release.",
         adain,
         (STRENGTH, PRESERVE_LIGHTNESS),
         preserve="preserve_lightness",

@@ -35,7 +35,6 @@ cannot run here) arrive as ``gradio_client.exceptions.AppError`` with our messag
 """
 
 import functools
-import math
 import numbers
 from collections.abc import Callable
 from typing import Any
@@ -43,16 +42,15 @@ from typing import Any
 import gradio as gr
 from gradio import FileData
 
-from colorlab.arena import battles
+from colorlab.arena import battles, ratings
 from colorlab.arena.store import VoteStore
 from colorlab.color import parse_palette
 from colorlab.errors import ColorLabError, InvalidParameterError
 from colorlab.methods import get_method
-from colorlab.palette import MAX_K, MIN_K, retarget
+from colorlab.palette import DEFAULT_K, MAX_K, MIN_K, palette_size, retarget
 from colorlab.ui import work
 from colorlab.ui.server import HEAVY, setting
 
-DEFAULT_K = 4  # the seed project's palette size, also the app's default
 MAX_NAME_LENGTH = 64  # method, task, choice and battle id texts
 
 
@@ -69,17 +67,6 @@ def shown_to_user(fn: Callable) -> Callable:
     return wrapper
 
 
-def palette_size(k: Any, name: str = "k") -> int:
-    """``k`` as a palette size, a whole number from 2 to 10 (JSON clients send any type)."""
-    number = isinstance(k, numbers.Real) and not isinstance(k, bool)
-    if number and math.isfinite(k) and k == int(k) and MIN_K <= k <= MAX_K:
-        return int(k)
-    shown = repr(k) if number else f"a {type(k).__name__}"
-    raise InvalidParameterError(
-        f"{name} must be a whole number from {MIN_K} to {MAX_K}, got {shown}"
-    )
-
-
 def short_text(value: Any, name: str, max_length: int = MAX_NAME_LENGTH) -> str:
     """``value`` checked to be a string of at most ``max_length`` characters."""
     if not isinstance(value, str):
@@ -93,7 +80,7 @@ def short_text(value: Any, name: str, max_length: int = MAX_NAME_LENGTH) -> str:
 
 @shown_to_user
 def palette(image: FileData, k: int = DEFAULT_K) -> dict:
-    """The image's k dominant colours (2 to 10), dark to light, with their pixel shares.
+    """The image's k dominant colours (2 to 8), dark to light, with their pixel shares.
 
     Returns ``{"palette": ["#rrggbb", ...], "weights": [share, ...]}``, the same JSON as
     ``python -m colorlab palette IMAGE -k K --json``; an image with fewer distinct colours than k
@@ -260,42 +247,26 @@ def vote(
     }
 
 
+def arena_min_votes() -> int:
+    """Votes a method needs before the leaderboard scores it: ``COLORLAB_ARENA_MIN_VOTES``
+    (default ``ratings.MIN_VOTES``, 10), read on each call."""
+    return setting("COLORLAB_ARENA_MIN_VOTES", ratings.MIN_VOTES)
+
+
 @shown_to_user
 def leaderboard(task: str = "colorize") -> dict:
     """Bradley-Terry ratings of ``task``'s methods from the arena's votes.
 
-    Returns ``{"task", "methods", "rows", "win_rate", "vote_counts", "both_bad", "total"}``:
-    rows (best first) are ``{"rank", "method", "score", "lower", "upper", "votes"}`` with a 95%
-    bootstrap interval (None for a method without votes); ``win_rate[i][j]`` is the share of
-    i-vs-j votes i won, ties half (None if none), ``vote_counts[i][j]`` their number, in the
-    order of ``methods``. "Both bad" votes are counted in ``both_bad``, not rated.
+    Returns ``{"task", "methods", "rows", "win_rate", "vote_counts", "both_bad", "total",
+    "min_votes", "interval"}`` (:meth:`~colorlab.arena.ratings.Leaderboard.to_dict`): rows
+    (rated best first) are ``{"rank", "method", "score", "lower", "upper", "votes", "status"}``
+    with a 95% interval; a method with fewer than ``min_votes`` votes has status "needs more
+    votes" and None for rank, score and bounds. ``win_rate[i][j]`` is the share of i-vs-j votes
+    i won, ties half (None if none), ``vote_counts[i][j]`` their number, in the order of
+    ``methods``. "Both bad" votes are counted in ``both_bad``, not rated.
     """
-    board = battles.leaderboard(arena_store(), short_text(task, "task"))
-
-    def number(value: float) -> float | None:
-        return None if math.isnan(value) else round(float(value), 1)
-
-    rows = [
-        {
-            "rank": row.rank,
-            "method": row.method,
-            "score": number(row.score),
-            "lower": number(row.lower),
-            "upper": number(row.upper),
-            "votes": row.votes,
-        }
-        for row in board.rows
-    ]
-    win_rate = [[None if math.isnan(x) else round(float(x), 4) for x in r] for r in board.win_rate]
-    return {
-        "task": task,
-        "methods": list(board.methods),
-        "rows": rows,
-        "win_rate": win_rate,
-        "vote_counts": board.vote_counts.tolist(),
-        "both_bad": board.both_bad,
-        "total": int(board.vote_counts.sum()) // 2 + board.both_bad,
-    }
+    board = battles.leaderboard(arena_store(), short_text(task, "task"), arena_min_votes())
+    return {"task": task, **board.to_dict()}
 
 
 def add_api_endpoints() -> None:

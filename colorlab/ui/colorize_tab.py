@@ -26,7 +26,16 @@ from colorlab.ui.hint_editor import (
 )
 from colorlab.ui.server import HEAVY
 from colorlab.ui.uploads import uploaded_path
-from colorlab.ui.widgets import method_choices, method_info, photo_input, result_view, warned
+from colorlab.ui.widgets import (
+    cleared,
+    described,
+    method_dropdown,
+    photo_input,
+    result_view,
+    showing,
+    unchanged,
+    warned,
+)
 
 DEFAULT_METHOD = "classification"
 TEMPERATURE_RANGE = (0.05, 1.0)  # below 0.05 the annealed mean is the mode: no visible change
@@ -58,7 +67,7 @@ def render(source, editor, method_name, temperature, shown, progress=gr.Progress
     :func:`download` has the matching full-resolution file.
     """
     if source is None or not editor:
-        return None, {}, gr.DownloadButton(value=None, interactive=False)
+        return cleared()
     strokes = strokes_of(editor)
     wanted = {
         "image": uploaded_path(source, "a photo"),
@@ -67,27 +76,23 @@ def render(source, editor, method_name, temperature, shown, progress=gr.Progress
         "strokes": json.dumps(strokes, separators=(",", ":")) if strokes else "",
     }
     if wanted == shown:
-        return (gr.skip(),) * 3
+        return unchanged()
     key = work.image_key(wanted["image"])
     progress(0.1, desc="Colorizing")
     after = work.colorized(key, method_name, wanted["temperature"], wanted["strokes"], preview=True)
-    before = to_uint8(work.grey_image(key, preview=True))
-    return (before, to_uint8(after)), wanted, gr.DownloadButton(interactive=False)
+    return showing(work.grey_image(key, preview=True), after, wanted)
 
 
-def download(shown):
-    """Point the download button at a full-resolution PNG of what the result shows."""
-    if not shown:
-        return gr.DownloadButton(value=None, interactive=False)
+def full_resolution(shown: dict) -> str:
+    """A PNG of what the result shows, at the photo's original size."""
     key = work.image_key(shown["image"])
-    path = work.colorized_png(key, shown["method"], shown["temperature"], shown["strokes"])
-    return gr.DownloadButton(value=path, interactive=True)
+    return work.colorized_png(key, shown["method"], shown["temperature"], shown["strokes"])
 
 
 def describe(method_name):
     """The method's summary, and the temperature slider only for methods that have one."""
     return (
-        gr.Dropdown(info=method_info("colorize", method_name)),
+        described("colorize", method_name),
         gr.Slider(visible=_temperature_param(method_name) is not None),
     )
 
@@ -105,12 +110,8 @@ def build_colorize_tab() -> None:
                 elem_id="colorize-examples",
             )
             with gr.Row():
-                method = gr.Dropdown(
-                    method_choices("colorize"),
-                    value=DEFAULT_METHOD,
-                    label="Model",
-                    info=method_info("colorize", DEFAULT_METHOD),
-                    elem_id="colorize-method",
+                method = method_dropdown(
+                    "colorize", DEFAULT_METHOD, label="Model", elem_id="colorize-method"
                 )
                 temperature = gr.Slider(
                     *TEMPERATURE_RANGE,
@@ -120,7 +121,7 @@ def build_colorize_tab() -> None:
                     info="Low: vivid, the most likely colour. 1: the mean colour, dull but safe.",
                     elem_id="colorize-temperature",
                 )
-    with gr.Row(equal_height=False):
+    with gr.Row(equal_height=False, elem_classes=["result-first"]):
         with gr.Column(scale=1):
             gr.Markdown(
                 "**Colour hints**: brush a colour where you know it (only its hue and "
@@ -128,14 +129,11 @@ def build_colorize_tab() -> None:
                 elem_classes=["note"],
             )
             editor = hint_editor(HINT_COLORS)
-        with gr.Column(scale=1):
-            slider, download_button = result_view(
-                "Grey / colorized", "colorize-result", "colorize-download", 520
-            )
+        with gr.Column(scale=1, elem_classes=["sticky-result"]):
+            result = result_view("Grey / colorized", "colorize-result", 520, full_resolution)
     # The photo as uploaded: the image input re-encodes its own copy (a JPEG loses quality).
     source = gr.State(None)
-    shown = gr.State({})  # what the result shows: image, method, temperature and strokes
-    view = [slider, shown, download_button]
+    view = result.outputs  # shown: image, method, temperature and strokes
 
     # Raw payload (no preprocessing): our loader, not Gradio's PIL check, reports a bad upload.
     # The browser refuses strokes (visibly) from the moment a photo is chosen until it is shown.
@@ -152,7 +150,7 @@ def build_colorize_tab() -> None:
     gr.on(
         [editor.change, method.change, temperature.release],
         warned(render),
-        [source, editor, method, temperature, shown],
+        [source, editor, method, temperature, result.shown],
         view,
         api_name="colorize_edit",
         **HEAVY,
@@ -162,13 +160,4 @@ def build_colorize_tab() -> None:
     )
     method.change(
         warned(describe), method, [method, temperature], api_name="describe_colorizer", **_UI
-    )
-    shown.change(
-        warned(download),
-        shown,
-        download_button,
-        api_name="colorize_download",
-        **HEAVY,
-        show_progress="hidden",
-        **_UI,
     )

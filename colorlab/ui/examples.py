@@ -1,4 +1,5 @@
-"""Example photos for the app: scikit-image's bundled photographs, written once as PNG."""
+"""Example images for the app: scikit-image's bundled photographs, written once as PNG, and
+the public-domain paintings of :mod:`colorlab.paintings` as styles."""
 
 import os
 import tempfile
@@ -8,20 +9,38 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from colorlab.paintings import FOLDER, PAINTER, PAINTINGS
+
 EXAMPLE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 # Two photos that were taken in grey, and three colour ones shown in grey: their true colours
 # are known, so a colorization of them can be judged.
 GREY_PHOTOS = ("camera", "moon", "astronaut", "coffee", "chelsea")
-# Style transfer: photos to restyle, and images with strong colours to take them from. No
-# paintings: scikit-image's images have a clear licence and need no download.
-CONTENT_PHOTOS = ("astronaut", "coffee", "chelsea")
-STYLE_PHOTOS = ("rocket", "hubble_deep_field", "coffee")
+# Style transfer: (photo, painting) pairs on which every fast method looks good, picked from a
+# contact sheet of each photo restyled by each painting with each of them.
+STYLE_PAIRS = (
+    ("chelsea", "vangogh-00021.jpg"),
+    ("coffee", "vangogh-00061.jpg"),
+    ("astronaut", "vangogh-00046.jpg"),
+    ("astronaut", "vangogh-00114.jpg"),
+    ("rocket", "vangogh-00021.jpg"),
+)
 _FOLDER = Path(tempfile.gettempdir()) / "colorlab-examples"
 
 
 def example_paths(names: Sequence[str] = EXAMPLE_PHOTOS) -> list[str]:
     """Paths of colour example PNGs (scikit-image ``data`` names), written on first use."""
     return [_written(name, "", lambda photo: photo[..., :3]) for name in names]
+
+
+def style_pair_paths() -> list[list[str]]:
+    """[content photo, style painting] paths of each of :data:`STYLE_PAIRS`, for one
+    ``gr.Examples`` over both inputs."""
+    return [[*example_paths((photo,)), str(FOLDER / file)] for photo, file in STYLE_PAIRS]
+
+
+def painting_credits() -> str:
+    """The line crediting the style paintings, naming each work."""
+    return f"Style paintings by {PAINTER}: {', '.join(PAINTINGS.values())}."
 
 
 def grey_example_paths() -> list[str]:

@@ -57,8 +57,8 @@ CSS = f"""
 .hint-tools input[type=color] {{ width: 32px; height: 28px; padding: 0; border: none; }}
 .hint-tools input[type=range] {{ width: 90px; }}
 .hint-tools button.hint-undo, .hint-tools button.hint-clear {{ padding: 2px 10px;
-  border: 1px solid var(--border-color-primary); border-radius: 6px;
-  background: var(--button-secondary-background-fill); }}
+  border: 1px solid var(--border-color-primary); border-radius: 6px; font-weight: normal;
+  font-size: var(--text-sm); background: var(--button-secondary-background-fill); }}
 .hint-frame {{ position: relative; width: fit-content; max-width: 100%; margin: 0 auto;
   min-height: 120px; min-width: 200px; }}
 .hint-photo {{ display: block; max-width: 100%; max-height: 520px; }}

@@ -1,4 +1,4 @@
-"""The "Palette recoloring" tab: a photo's palette as colour pickers, and a live result.
+"""The "Recolor" tab: a photo's palette as colour pickers, and a live result.
 
 Every path to a new result goes through the pickers: upload, palette size, reset, click-to-pick
 and import only set picker values, and the pickers' ``change`` event renders. Gradio fires
@@ -7,21 +7,30 @@ renderer skips a request equal to the one already shown; filling eight pickers a
 one render, not eight. The download follows the shown result through the state's own ``change``.
 """
 
+import functools
+
 import gradio as gr
 import numpy as np
 
 from colorlab.color import parse_hex, parse_palette, srgb_to_lab, to_hex
 from colorlab.errors import InvalidParameterError
-from colorlab.imageio import to_uint8
-from colorlab.methods import get_method, list_methods
-from colorlab.palette import Palette
+from colorlab.palette import DEFAULT_K, MAX_K, MIN_K, Palette, palette_size
 from colorlab.ui import work
-from colorlab.ui.api import DEFAULT_K, palette_size
 from colorlab.ui.examples import example_paths
 from colorlab.ui.server import HEAVY
-from colorlab.ui.widgets import photo_input, result_view, warned
+from colorlab.ui.widgets import (
+    cleared,
+    described,
+    method_dropdown,
+    photo_input,
+    result_view,
+    showing,
+    unchanged,
+    warned,
+)
 
-MIN_K, MAX_K = 3, 8
+DEFAULT_METHOD = "chang"
+NO_PHOTO = '<p class="note">Load a photo, and its palette shows here as colours to edit.</p>'
 # The UI's own events are callable but left out of the API page, which documents the clean
 # /palette and /recolor endpoints of colorlab.ui.api instead.
 _UI = {"api_visibility": "undocumented"}
@@ -64,11 +73,10 @@ def _colors(hexes: list[str]) -> np.ndarray:
 def render(path, method_name, k, shown, *colors):
     """Show the photo recolored to the first pickers' colours, unless that is already shown.
 
-    Returns the comparison, the hex text, the new ``shown`` and the download button, disabled
-    until :func:`download` has the matching full-resolution file (never a stale download).
+    Returns the result view's outputs (see :class:`widgets.ResultView`) and the hex text.
     """
     if path is None:
-        return (gr.skip(),) * 4
+        return *unchanged(), gr.skip()
     key, k = _key(path), _size(k)
     size = len(work.palette(key, k))
     wanted = {
@@ -78,83 +86,72 @@ def render(path, method_name, k, shown, *colors):
         "palette": [to_hex(parse_hex(c)) for c in colors[:size]],
     }
     if wanted == shown:
-        return (gr.skip(),) * 4
+        return *unchanged(), gr.skip()
     after = work.recolor(key, _colors(wanted["palette"]), method_name, k, preview=True)
-    before = to_uint8(work.working_image(key, preview=True))
-    comparison = (before, to_uint8(after))
-    return comparison, ", ".join(wanted["palette"]), wanted, gr.DownloadButton(interactive=False)
+    before = work.working_image(key, preview=True)
+    return *showing(before, after, wanted), ", ".join(wanted["palette"])
 
 
-def download(shown):
-    """Point the download button at a full-resolution PNG of what the result shows."""
-    if not shown:
-        return gr.DownloadButton(value=None, interactive=False)
+def full_resolution(shown: dict) -> str:
+    """A PNG of what the result shows, at the photo's original size."""
     key = work.image_key(shown["image"])
-    path = work.full_resolution_png(key, _colors(shown["palette"]), shown["method"], shown["k"])
-    return gr.DownloadButton(value=path, interactive=True)
-
-
-def describe(method_name):
-    """The method's summary under the dropdown."""
-    return gr.Dropdown(info=get_method("recolor", method_name).summary)
+    return work.full_resolution_png(key, _colors(shown["palette"]), shown["method"], shown["k"])
 
 
 def build_recolor_tab() -> None:
     """Build the tab's components and wire their events (inside an open ``gr.Blocks``)."""
-    methods = list_methods("recolor")
     with gr.Row(equal_height=False):
+        photo = photo_input("Photo", "photo", 260, scale=1)
         with gr.Column(scale=1):
-            photo = photo_input(
-                "Photo (click a point to give its colour to the chosen entry)", "photo", 300
-            )
             gr.Examples(
                 example_paths(), inputs=photo, label="Or try one of these", elem_id="examples"
             )
             with gr.Row():
-                k = gr.Slider(MIN_K, MAX_K, value=DEFAULT_K, step=1, label="Palette size")
-                method = gr.Dropdown(
-                    [(m.title, m.name) for m in methods],
-                    value=methods[0].name,
-                    label="Method",
-                    info=methods[0].summary,
+                k = gr.Slider(
+                    MIN_K, MAX_K, value=DEFAULT_K, step=1, label="Palette size", min_width=160
                 )
-            shares = gr.HTML(elem_id="shares")
+                method = method_dropdown("recolor", DEFAULT_METHOD, elem_id="recolor-method")
+    # On a phone the result comes first and stays at the top while the pickers scroll under it.
+    with gr.Row(equal_height=False, elem_classes=["result-first"]):
+        with gr.Column(scale=1):
+            shares = gr.HTML(NO_PHOTO, elem_id="shares")
             with gr.Row(elem_id="pickers"):
                 pickers = [
                     gr.ColorPicker(
-                        "#000000",
-                        label=f"Entry {i}",
-                        visible=i <= DEFAULT_K,
-                        min_width=80,
+                        "#000000", label=f"Entry {i}", visible=False, min_width=80,
                         elem_id=f"entry-{i}",
                     )
                     for i in range(1, MAX_K + 1)
-                ]
+                ]  # fmt: skip
             with gr.Row(equal_height=False):
                 entry = gr.Radio(
                     list(range(1, DEFAULT_K + 1)),
                     value=1,
-                    label="Entry (set by clicking the photo, or reset)",
+                    label="Entry to set",
+                    info="Click the photo to give this entry the colour there.",
                     scale=3,
+                    elem_id="entry",
                 )
                 with gr.Column(scale=1, min_width=120):
                     reset_one = gr.Button("Reset entry", size="sm")
                     reset_all = gr.Button("Reset all", size="sm")
             hex_text = gr.Textbox(
-                label="Palette as hex (copy it, or edit it and import)",
+                label="Palette as hex",
+                info="Copy it, or edit it and import it.",
                 buttons=["copy"],
                 elem_id="hex",
             )
             import_button = gr.Button("Import palette", size="sm")
-        with gr.Column(scale=1):
-            slider, download_button = result_view("Before / after", "result", "download", 640)
-    shown = gr.State({})  # what the result shows: image, method, k and target palette
-    view = [slider, hex_text, shown, download_button]
+        with gr.Column(scale=1, elem_classes=["sticky-result"]):
+            result = result_view("Before / after", "result", 640, full_resolution)
+    shown = result.shown  # what the result shows: image, method, k and target palette
+    view = [*result.outputs, hex_text]
 
     def fill(photo, k_value, method_name, progress=gr.Progress()):  # noqa: B008 (Gradio idiom)
         """Extract the palette and fill the pickers with it; they render through ``change``."""
         if photo is None:
-            return {shares: "", slider: None, hex_text: "", shown: {}}
+            hidden = {p: gr.ColorPicker(visible=False) for p in pickers}
+            return {**hidden, shares: NO_PHOTO, **dict(zip(view, (*cleared(), ""), strict=True))}
         key, k_value = _key(photo), _size(k_value)
         progress(0.2, desc="Extracting the palette")
         palette = work.palette(key, k_value)
@@ -226,14 +223,11 @@ def build_recolor_tab() -> None:
         show_progress="minimal",
         **_UI,
     )
-    method.change(warned(describe), method, method, api_name="describe_method", **_UI)
-    shown.change(
-        warned(download),
-        shown,
-        download_button,
-        api_name="download",
-        **HEAVY,
-        show_progress="hidden",
+    method.change(
+        warned(functools.partial(described, "recolor")),
+        method,
+        method,
+        api_name="describe_method",
         **_UI,
     )
     reset_one.click(

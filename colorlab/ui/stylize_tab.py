@@ -1,12 +1,14 @@
-"""The "Style transfer" tab: a content and a style image, a method, and the content restyled.
+"""The "Style" tab: a content and a style image, a method, and the content restyled.
 
 Fast methods (the colour transfers) render live: :func:`update` runs on every change of an image,
 the method or the colour switch, and on the strength slider's release, and skips a request equal
 to the one already shown. Long methods (those whose run takes ``progress`` and ``cancel``, see
 :func:`work.takes_progress`) would tie up the CPU for minutes on each slider move, so they run
 only on the Stylize button, with a progress bar and a Cancel button. A method that cannot run
-here is marked in the dropdown and its reason shown; running it warns with that reason. The
-download follows the shown result through the state's own ``change``, as in the other tabs.
+here is marked in the dropdown with a one-line reason; choosing it leaves the result on screen,
+disables Stylize and shows how to make it run in a collapsed accordion (no toast: nothing was
+asked to run). The download follows the shown result through the state's own ``change``, as in
+the other tabs. The examples are pairs of a photo and a painting, filling both inputs at once.
 """
 
 import threading
@@ -14,13 +16,22 @@ import threading
 import gradio as gr
 
 from colorlab.errors import ColorLabError
-from colorlab.imageio import to_uint8
 from colorlab.methods import Param, get_method
 from colorlab.ui import work
-from colorlab.ui.examples import CONTENT_PHOTOS, STYLE_PHOTOS, example_paths
+from colorlab.ui.examples import PAINTER, painting_credits, style_pair_paths
 from colorlab.ui.server import HEAVY, LONG
 from colorlab.ui.uploads import uploaded_path
-from colorlab.ui.widgets import method_choices, method_info, photo_input, result_view, warned
+from colorlab.ui.widgets import (
+    cleared,
+    described,
+    method_dropdown,
+    method_help,
+    photo_input,
+    result_view,
+    showing,
+    unchanged,
+    warned,
+)
 
 DEFAULT_METHOD = "reinhard"
 _UI = {"api_visibility": "undocumented"}  # the clean /stylize endpoint is in colorlab.ui.api
@@ -50,15 +61,20 @@ def _preserve_options(method_name: str) -> dict:
 def describe(method_name):
     """Update the dropdown's text and the controls to the chosen method.
 
-    Returns the dropdown, the colour-preservation checkbox, and the Stylize and Cancel buttons
-    (shown for long methods only).
+    Returns the dropdown, the colour-preservation checkbox, the Stylize and Cancel buttons
+    (for long methods only; where the method cannot run here, Stylize is disabled and there is
+    nothing to cancel), and the how-to accordion and its text (shown, collapsed, only where the
+    method cannot run here).
     """
     long = work.takes_progress(method_name)
+    how_to = method_help("stylize", method_name)
     return (
-        gr.Dropdown(info=method_info("stylize", method_name)),
+        described("stylize", method_name),
         gr.Checkbox(**_preserve_options(method_name)),
-        gr.Button(visible=long),
-        gr.Button(visible=long),
+        gr.Button(visible=long, interactive=how_to is None),
+        gr.Button(visible=long and how_to is None),
+        gr.Accordion(visible=how_to is not None, open=False),
+        gr.Markdown(how_to or ""),
     )
 
 
@@ -76,28 +92,27 @@ def _wanted(content, style, method_name, strength, preserve) -> dict:
 
 
 def _view(wanted: dict, after) -> tuple:
-    """The comparison (content preview, result), the new ``shown`` and a download to refresh."""
-    before = to_uint8(work.working_image(work.image_key(wanted["content"]), preview=True))
-    return (before, to_uint8(after)), wanted, gr.DownloadButton(interactive=False)
-
-
-def _cleared() -> tuple:
-    return None, {}, gr.DownloadButton(value=None, interactive=False)
+    """The comparison of the content's preview with ``after``, for what ``wanted`` asked."""
+    before = work.working_image(work.image_key(wanted["content"]), preview=True)
+    return showing(before, after, wanted)
 
 
 def update(content, style, method_name, strength, preserve, shown):
     """Show the content restyled by a fast method, unless that is already shown.
 
     For a long method this only clears a result that no longer matches the inputs: it runs on
-    the Stylize button (:func:`run`).
+    the Stylize button (:func:`run`). A method that cannot run here changes nothing: the last
+    result stays, and the accordion says why.
     """
     if content is None or style is None:
-        return _cleared()
+        return cleared()
+    if get_method("stylize", method_name).unavailable_reason() is not None:
+        return unchanged()
     wanted = _wanted(content, style, method_name, strength, preserve)
     if wanted == shown:
-        return (gr.skip(),) * 3
+        return unchanged()
     if work.takes_progress(method_name):
-        return _cleared()
+        return cleared()
     keys = work.image_key(wanted["content"]), work.image_key(wanted["style"])
     return _view(wanted, work.stylized(*keys, method_name, wanted["params"], preview=True))
 
@@ -120,7 +135,7 @@ def run(
         raise ColorLabError("Choose a content image and a style image first.")
     wanted = _wanted(content, style, method_name, strength, preserve)
     if wanted == shown:
-        return (gr.skip(),) * 3
+        return unchanged()
     cancel = _RUNS[request.session_hash] = threading.Event()
     try:
         path = work.stylized_png(
@@ -135,7 +150,7 @@ def run(
         if not cancel.is_set():
             raise
         gr.Info("Style transfer cancelled.")
-        return (gr.skip(),) * 3
+        return unchanged()
     finally:
         if _RUNS.get(request.session_hash) is cancel:
             del _RUNS[request.session_hash]
@@ -148,73 +163,78 @@ def stop(request: gr.Request) -> None:
         cancel.set()
 
 
-def download(shown):
-    """Point the download button at a full-resolution PNG of what the result shows."""
-    if not shown:
-        return gr.DownloadButton(value=None, interactive=False)
+def full_resolution(shown: dict) -> str:
+    """A PNG of what the result shows, at the content's original size."""
     content, style = work.image_key(shown["content"]), work.image_key(shown["style"])
-    path = work.stylized_png(content, style, shown["method"], shown["params"])
-    return gr.DownloadButton(value=path, interactive=True)
+    return work.stylized_png(content, style, shown["method"], shown["params"])
+
+
+def _build_examples(content: gr.Image, style: gr.Image) -> None:
+    """The example pairs, each filling both images, and the paintings' credit."""
+    gr.Examples(
+        style_pair_paths(),
+        inputs=[content, style],
+        label=f"Examples: a photo and a painting by {PAINTER}",
+        elem_id="stylize-examples",
+    )
+    gr.Markdown(painting_credits(), elem_classes=["note"], elem_id="stylize-credits")
+
+
+def _build_controls() -> tuple[gr.Slider, list]:
+    """The strength slider, and what :func:`describe` updates, built as it would set them for
+    the default method: the method, the colour switch, Stylize, Cancel and the how-to."""
+    method = method_dropdown("stylize", DEFAULT_METHOD, elem_id="stylize-method")
+    strength = gr.Slider(
+        0,
+        1,
+        value=1,
+        step=0.01,
+        label="Strength",
+        info="0 keeps the content, 1 is the full transfer.",
+        elem_id="stylize-strength",
+    )
+    preserve = gr.Checkbox(False, **_preserve_options(DEFAULT_METHOD), elem_id="stylize-preserve")
+    long = work.takes_progress(DEFAULT_METHOD)
+    help_text = method_help("stylize", DEFAULT_METHOD)
+    with gr.Row():
+        run_button = gr.Button(
+            "Stylize",
+            variant="primary",
+            visible=long,
+            interactive=help_text is None,
+            elem_id="stylize-run",
+        )
+        cancel_button = gr.Button(
+            "Cancel", variant="stop", visible=long and help_text is None, elem_id="stylize-cancel"
+        )
+    with gr.Accordion(
+        "Why this method cannot run here, and how to make it run",
+        open=False,
+        visible=help_text is not None,
+        elem_id="stylize-how-to",
+    ) as how_to:
+        how_to_text = gr.Markdown(help_text or "")
+    return strength, [method, preserve, run_button, cancel_button, how_to, how_to_text]
 
 
 def build_stylize_tab() -> None:
     """Build the tab's components and wire their events (inside an open ``gr.Blocks``)."""
-    with gr.Row(equal_height=False):
+    with gr.Row(equal_height=False, elem_classes=["result-first"]):
         with gr.Column(scale=1):
             with gr.Row(equal_height=False):
-                with gr.Column(min_width=200):
-                    content = photo_input("Content photo", "stylize-content", 220)
-                    gr.Examples(
-                        example_paths(CONTENT_PHOTOS),
-                        inputs=content,
-                        label="Content examples",
-                        elem_id="stylize-content-examples",
-                    )
-                with gr.Column(min_width=200):
-                    style = photo_input("Style image", "stylize-style", 220)
-                    gr.Examples(
-                        example_paths(STYLE_PHOTOS),
-                        inputs=style,
-                        label="Style examples",
-                        elem_id="stylize-style-examples",
-                    )
-            method = gr.Dropdown(
-                method_choices("stylize"),
-                value=DEFAULT_METHOD,
-                label="Method",
-                info=method_info("stylize", DEFAULT_METHOD),
-                elem_id="stylize-method",
+                content = photo_input("Content photo", "stylize-content", 220, min_width=200)
+                style = photo_input("Style image", "stylize-style", 220, min_width=200)
+            strength, controls = _build_controls()
+            _build_examples(content, style)
+        with gr.Column(scale=1, elem_classes=["sticky-result"]):
+            result = result_view(
+                "Content / stylized", "stylize-result", 640, full_resolution, "content"
             )
-            strength = gr.Slider(
-                0,
-                1,
-                value=1,
-                step=0.01,
-                label="Strength",
-                info="0 keeps the content, 1 is the full transfer.",
-                elem_id="stylize-strength",
-            )
-            preserve = gr.Checkbox(
-                False, **_preserve_options(DEFAULT_METHOD), elem_id="stylize-preserve"
-            )
-            long = work.takes_progress(DEFAULT_METHOD)
-            with gr.Row():
-                run_button = gr.Button(
-                    "Stylize", variant="primary", visible=long, elem_id="stylize-run"
-                )
-                cancel_button = gr.Button(
-                    "Cancel", variant="stop", visible=long, elem_id="stylize-cancel"
-                )
-        with gr.Column(scale=1):
-            slider, download_button = result_view(
-                "Content / stylized", "stylize-result", "stylize-download", 640, "content"
-            )
-    shown = gr.State({})  # what the result shows: both images, the method and its parameters
-    view = [slider, shown, download_button]
-    inputs = [content, style, method, strength, preserve, shown]
-    described = [method, preserve, run_button, cancel_button]
+    view = result.outputs  # shown: both images, the method and its parameters
+    method, preserve, run_button, cancel_button = controls[:4]
+    inputs = [content, style, method, strength, preserve, result.shown]
 
-    method.change(warned(describe), method, described, api_name="describe_stylizer", **_UI)
+    method.change(warned(describe), method, controls, api_name="describe_stylizer", **_UI)
     # Raw payloads (no preprocessing): our loader, not Gradio's PIL check, reads the images.
     gr.on(
         [content.change, style.change, method.change, strength.release, preserve.change],
@@ -233,12 +253,3 @@ def build_stylize_tab() -> None:
     )
     # Unlimited concurrency: a Cancel never waits behind a run, or behind another Cancel.
     cancel_button.click(stop, None, None, api_name="stylize_cancel", concurrency_limit=None, **_UI)
-    shown.change(
-        warned(download),
-        shown,
-        download_button,
-        api_name="stylize_download",
-        **HEAVY,
-        show_progress="hidden",
-        **_UI,
-    )

@@ -8,7 +8,8 @@ participant's items (``survey.assign_items``) are shown one at a time: title, in
 terms notice, "Item k of n", the two outputs and the four vote buttons, enabled only once the
 outputs are shown and locked again by the vote. Each item takes one vote, stored as a battle of
 the survey's store task; after the last one the completion code is shown. Without ``?survey``
-the view stays hidden. A page opened with ``?survey`` also switches to the arena tab.
+the view stays hidden. A page opened with ``?survey`` also switches to the arena tab (by its
+id, so the tab's label and place can change).
 """
 
 import logging
@@ -29,11 +30,12 @@ from colorlab.ui.api import arena_store, voter
 from colorlab.ui.server import HEAVY
 from colorlab.ui.widgets import warned
 
+# Plain words: emoji show as empty boxes where no emoji font is installed (Debian's Chromium).
 CHOICE_LABELS = {
-    "left": "👈 Left is better",
-    "right": "Right is better 👉",
-    "tie": "🤝 Tie",
-    "both_bad": "👎 Both bad",
+    "left": "Left is better",
+    "right": "Right is better",
+    "tie": "Tie",
+    "both_bad": "Both bad",
 }
 _UI = {"api_visibility": "undocumented"}
 LINK_REFUSED = (
@@ -42,12 +44,6 @@ LINK_REFUSED = (
     "given, or ask the study's organisers for a new one."
 )
 log = logging.getLogger(__name__)
-SHOW_ARENA_TAB = """() => {
-  if (!new URLSearchParams(window.location.search).has('survey')) return;
-  const tab = [...document.querySelectorAll('button[role="tab"]')]
-    .find(b => b.innerText.includes('A/B arena'));
-  if (tab) tab.click();
-}"""
 
 
 def _locked(enabled: bool = False) -> list:
@@ -91,29 +87,35 @@ def participant_of(request: gr.Request) -> str:
     return voter(request)[0] if given is None else check_participant_id(given)
 
 
-def _unavailable(reason: str) -> tuple:
-    return (gr.Group(visible=True), f"## Survey not available\n\n{reason}", "", {}, "", None,
-            None, "", *_locked())  # fmt: skip
+def _unavailable(tab: gr.Tabs, reason: str) -> tuple:
+    return (tab, gr.Group(visible=True), f"## Survey not available\n\n{reason}", "", {}, "",
+            None, None, "", *_locked())  # fmt: skip
 
 
-def open_survey(request: gr.Request):
-    """On page load: the survey view for ``?survey=NAME``, hidden otherwise.
+def open_survey(request: gr.Request, tab_id: str) -> tuple:
+    """On page load: the survey view for ``?survey=NAME`` with its tab (``tab_id``) selected,
+    hidden otherwise.
 
-    Returns (group, title, instructions, state, progress, left, right, code, *buttons). The
-    page never shows text from the address back (as Markdown it could carry links or images):
-    a bad link gets a fixed message, and the reason goes to the server's log.
+    Returns (tabs, group, title, instructions, state, progress, left, right, code, *buttons).
+    The page never shows text from the address back (as Markdown it could carry links or
+    images): a bad link gets a fixed message, and the reason goes to the server's log.
     """
     name = request.query_params.get("survey") if request is not None else None
     if not name:
-        return gr.Group(visible=False), *(gr.skip() for _ in range(7 + len(CHOICE_LABELS)))
+        return (
+            gr.skip(),
+            gr.Group(visible=False),
+            *(gr.skip() for _ in range(7 + len(CHOICE_LABELS))),
+        )
+    tab = gr.Tabs(selected=tab_id)
     try:
         survey = find_survey(name)
         participant = participant_of(request)
     except SurveyError as error:
         log.warning("survey link refused: %s", error)
-        return _unavailable(LINK_REFUSED)
+        return _unavailable(tab, LINK_REFUSED)
     state, *rest = _next({"survey": name, "participant": participant}, request)
-    return gr.Group(visible=True), f"## {survey.title}", survey.instructions, state, *rest
+    return tab, gr.Group(visible=True), f"## {survey.title}", survey.instructions, state, *rest
 
 
 def cast(choice: str):
@@ -131,14 +133,17 @@ def cast(choice: str):
     return handler
 
 
-def build_survey_view(terms: str) -> None:
-    """Build the (hidden) survey view and its page-load hook, inside an open ``gr.Blocks``."""
+def build_survey_view(demo: gr.Blocks, terms: str, tabs: gr.Tabs, tab_id: str) -> None:
+    """Build the (hidden) survey view inside ``demo`` and hook it to the page load.
+
+    ``tabs`` holds the tab (id ``tab_id``) the view is built in, which a survey link selects.
+    """
     with gr.Group(visible=False, elem_id="survey-view") as group:
         title = gr.Markdown(elem_id="survey-title")
         instructions = gr.Markdown(elem_id="survey-instructions")
         gr.Markdown(terms, elem_classes=["note"])
         progress = gr.Markdown(elem_id="survey-progress")
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=True, elem_classes=["arena-pair"]):
             left = gr.Image(label="Left", interactive=False, height=300, elem_id="survey-left")
             right = gr.Image(label="Right", interactive=False, height=300, elem_id="survey-right")
         with gr.Row():
@@ -149,8 +154,11 @@ def build_survey_view(terms: str) -> None:
         code = gr.Markdown(elem_id="survey-code")
     state = gr.State({})
     shown = [state, progress, left, right, code, *buttons]
-    root = gr.context.Context.root_block
-    root.load(warned(open_survey), None, [group, title, instructions, *shown], **HEAVY, **_UI)
-    root.load(None, None, None, js=SHOW_ARENA_TAB, **_UI)
+
+    def opened(request: gr.Request) -> tuple:
+        return open_survey(request, tab_id)
+
+    outputs = [tabs, group, title, instructions, *shown]
+    demo.load(warned(opened), None, outputs, **HEAVY, **_UI)
     for choice, button in zip(CHOICE_LABELS, buttons, strict=True):
         button.click(warned(cast(choice)), state, shown, **HEAVY, **_UI)
