@@ -92,7 +92,7 @@ def app_url(tmp_path_factory):
     demo.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not longer: Playwright's loop would block asyncio.run elsewhere
 def browser():
     if not CHROMIUM.exists():
         message = "install Debian's chromium (apt-get install chromium) to run browser tests"

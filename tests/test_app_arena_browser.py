@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from colorlab.ui.api import arena_store
+from colorlab.ui.arena_state import arena_store
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from PIL import Image
 from skimage import data
 
 from colorlab.arena import battles
-from colorlab.ui.api import arena_store
+from colorlab.ui.arena_state import arena_store
 from colorlab.ui.survey_view import CHOICE_LABELS
 
 pytestmark = pytest.mark.browser

@@ -13,7 +13,7 @@ import pytest
 from colorlab.arena.survey import load_survey, verify_completion_code
 from colorlab.arena.survey_runs import survey_secret, survey_task, survey_votes
 from colorlab.ui import arena_tab, launch_options
-from colorlab.ui.api import arena_store
+from colorlab.ui.arena_state import arena_store
 from colorlab.ui.server import configure_queue
 from colorlab.ui.survey_view import CHOICE_LABELS
 from tests.test_survey_runs import write_survey

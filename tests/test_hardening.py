@@ -99,7 +99,9 @@ def test_a_file_object_without_gradios_meta_tag_cannot_read_a_server_image(
 
 
 def test_the_arena_refuses_a_server_path_as_its_input(client, server_secret_image):
-    outcome, outputs = client.call("arena_new", ["stylize", {"path": str(server_secret_image)}])
+    outcome, outputs = client.call(
+        "arena_new", ["stylize", {"path": str(server_secret_image)}, None]
+    )
 
     # The tab's events warn in the page (a toast) and change nothing: no image comes back.
     assert outcome == "complete"
@@ -436,7 +438,7 @@ def test_a_bad_survey_link_shows_a_fixed_message(tmp_path, monkeypatch, query):
         query_params=query, session_hash="s1", client=types.SimpleNamespace(host="127.0.0.1")
     )
 
-    group, title, *_ = survey_view.open_survey(request)
+    _, group, title, *_ = survey_view.open_survey(request, "arena")
 
     assert title == f"## Survey not available\n\n{survey_view.LINK_REFUSED}"
     for value in query.values():

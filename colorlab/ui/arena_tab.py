@@ -19,7 +19,7 @@ from colorlab.arena import battles
 from colorlab.arena.plots import ratings_plot, winrate_heatmap
 from colorlab.arena.ratings import INTERVAL, RANK_RULE
 from colorlab.ui import work
-from colorlab.ui.api import arena_min_votes, arena_store, voter
+from colorlab.ui.arena_state import arena_min_votes, arena_store, voter
 from colorlab.ui.server import HEAVY
 from colorlab.ui.survey_view import CHOICE_LABELS, build_survey_view
 from colorlab.ui.widgets import photo_input, warned

@@ -26,7 +26,7 @@ from colorlab.arena.survey_runs import (
     survey_secret,
     voted_items,
 )
-from colorlab.ui.api import arena_store, voter
+from colorlab.ui.arena_state import arena_store, voter
 from colorlab.ui.server import HEAVY
 from colorlab.ui.widgets import warned
 
