@@ -11,6 +11,7 @@ import sqlite3
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from skimage import data
 
 from colorlab.arena import battles
@@ -32,7 +33,11 @@ def new_battle(page, button="#arena-new") -> str:
     shown = page.locator("#arena-left img")
     before = shown.evaluate("image => image.src") if shown.count() else None
     page.click(button)
-    page.wait_for_function(SHOWN, arg=before)
+    try:  # two methods on a 512 px image: seconds, but a loaded CI machine can take longer
+        page.wait_for_function(SHOWN, arg=before, timeout=90_000)
+    except PlaywrightTimeout:
+        toasts = page.locator(".toast-body").all_inner_texts()
+        raise AssertionError(f"no new battle after {button}; messages shown: {toasts}") from None
     return shown.evaluate("image => image.src")
 
 
@@ -55,7 +60,7 @@ def test_a_stylize_battle_shows_its_style_and_a_colorize_battle_none(open_page):
 
     new_battle(page)
 
-    assert page.locator("#arena-style img").is_visible()
+    page.locator("#arena-style img").wait_for(state="visible")  # shown with the outputs
     style = shown_image(page, "#arena-style")
     assert np.abs(style - battles.example_image(battles.STYLE_EXAMPLE)).max() < 1e-6
     page.locator("#arena-task label", has_text="colorize").click()

@@ -155,15 +155,14 @@ def build_arena_tab(demo: gr.Blocks, tabs: gr.Tabs) -> None:
 def build_battle_view(demo: gr.Blocks, task: gr.Radio) -> None:
     """The Battle tab's uploads, images, zoom and buttons, and their events."""
     gr.Markdown(TERMS, elem_classes=["note"])
+    gr.Markdown(
+        "Optionally give your own input (otherwise an example is drawn) and, to compare style "
+        "transfers, your own style (otherwise a Van Gogh painting).",
+        elem_classes=["note"],
+    )
     with gr.Row():
-        upload = photo_input(
-            "Your own input (optional; otherwise an example is drawn)", "arena-upload", 160
-        )
-        style_upload = photo_input(
-            "Your own style (optional, stylize only; otherwise the rocket photo)",
-            "arena-style-upload",
-            160,
-        )
+        upload = photo_input("Your input", "arena-upload", 160)
+        style_upload = photo_input("Your style", "arena-style-upload", 160)
         new = gr.Button("New battle", variant="primary", elem_id="arena-new")
     with gr.Row():
         with gr.Column(scale=1), gr.Row(elem_classes=["arena-pair"]):
@@ -188,7 +187,7 @@ def build_battle_view(demo: gr.Blocks, task: gr.Radio) -> None:
             gr.Button(label, interactive=False, elem_id=f"arena-vote-{choice}")
             for choice, label in CHOICE_LABELS.items()
         ]
-        skip = gr.Button("Skip / show me another", interactive=False, elem_id="arena-skip")
+        skip = gr.Button("Skip, show another", interactive=False, elem_id="arena-skip")
     battle, votes = gr.State({}), gr.State(0)
 
     gr.on(
