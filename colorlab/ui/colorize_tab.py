@@ -20,8 +20,8 @@ from colorlab.ui.examples import grey_example_paths
 from colorlab.ui.hint_editor import (
     MARK_LOADING,
     UNMARK_LOADING,
-    editor_value,
     hint_editor,
+    showing_photo,
     strokes_of,
 )
 from colorlab.ui.server import HEAVY
@@ -53,11 +53,12 @@ def _temperature_param(method_name: str):
 
 def load(photo):
     """The photo's path as uploaded (the source every later event works from) and the
-    editor's value: the photo in grey, no strokes. The editor's ``change`` then renders it."""
+    editor showing it in grey, no strokes. The editor's ``change`` then renders it."""
     if photo is None:
-        return None, None
+        return None, showing_photo(None)
     key = work.upload_key(photo, "a photo")
-    return key.path, editor_value(to_uint8(work.grey_image(key, preview=True)))
+    grey = to_uint8(work.grey_image(key, preview=True))
+    return key.path, showing_photo(grey, key.path)
 
 
 def render(source, editor, method_name, temperature, shown, progress=gr.Progress()):  # noqa: B008

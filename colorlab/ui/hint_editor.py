@@ -3,12 +3,13 @@
 A small ``gr.HTML`` component with its own script, not Gradio's ImageEditor: that one shows a
 blank canvas for seconds after a photo is set (and drops strokes drawn then), paints opaque
 strokes, and uploads three full-size PNG layers after every stroke. Here the grey photo arrives
-as a JPEG data URL inside the component's value, and a stroke travels as its points:
+once, as a JPEG data URL in the component's ``photo`` property (server to browser only), and
+its value, which every event sends back, is small: the photo's name and size and the strokes
 
-    {"image": "data:image/jpeg;base64,...", "width": w, "height": h,
+    {"image": name, "width": w, "height": h,
      "strokes": [{"color": "#rrggbb", "size": diameter, "points": [[x, y], ...]}, ...]}
 
-in the pixels of that grey preview (``w`` x ``h``); :func:`colorlab.colorize.hints.
+as points in the pixels of that grey preview (``w`` x ``h``); :func:`colorlab.colorize.hints.
 hints_from_strokes` turns the strokes into hints at any resolution. The strokes are shown
 semi-transparent over the photo, but each keeps its exact colour. Until a photo is shown, or
 while a new one loads (:data:`MARK_LOADING`), a stroke is refused with a visible message,
@@ -103,7 +104,7 @@ picker.addEventListener('input', () => choose(picker.value));
 choose(colour);
 
 function ready() {
-  return Boolean(props.value && props.value.image) && !root.classList.contains('loading');
+  return Boolean(props.photo && props.value) && !root.classList.contains('loading');
 }
 function say(text, seconds) {
   status.textContent = text;
@@ -128,8 +129,8 @@ function redraw() {
 }
 function show(value) {
   root.classList.remove('loading');
-  if (value && value.image) {
-    photo.src = value.image;
+  if (value && props.photo) {
+    photo.src = props.photo;
     canvas.width = value.width;
     canvas.height = value.height;
     strokes = (value.strokes || []).map(s => ({...s, points: s.points.map(p => [...p])}));
@@ -152,7 +153,7 @@ function at(event) {
           round((event.clientY - box.top) * canvas.height / box.height)];
 }
 canvas.addEventListener('pointerdown', event => {
-  if (!ready()) { say(props.value && props.value.image ? LOADING : EMPTY, 4); return; }
+  if (!ready()) { say(props.photo ? LOADING : EMPTY, 4); return; }
   canvas.setPointerCapture(event.pointerId);
   const scale = canvas.width / canvas.getBoundingClientRect().width;
   current = {color: colour, size: Math.round(size.value * scale * 10) / 10, points: [at(event)]};
@@ -179,7 +180,7 @@ root.querySelector('.hint-undo').addEventListener('click', () => {
 root.querySelector('.hint-clear').addEventListener('click', () => {
   if (strokes.length) { strokes = []; redraw(); commit(); }
 });
-watch('value', () => show(props.value));
+watch(['value', 'photo'], () => show(props.value));
 show(props.value);
 """
 
@@ -195,7 +196,7 @@ UNMARK_LOADING = (
 
 
 def hint_editor(colors: list[str]) -> gr.HTML:
-    """The editor, empty until :func:`editor_value` gives it a photo; ``colors`` are its
+    """The editor, empty until :func:`showing_photo` gives it a photo; ``colors`` are its
     brush swatches (a colour picker offers any other)."""
     return gr.HTML(
         None,
@@ -203,18 +204,24 @@ def hint_editor(colors: list[str]) -> gr.HTML:
         css_template=CSS,
         js_on_load=SCRIPT,
         elem_id=ELEM_ID,
+        photo=None,
         colors=colors,
         brush=DEFAULT_BRUSH,
         brush_range=list(BRUSH_RANGE),
     )
 
 
-def editor_value(grey: np.ndarray) -> dict:
-    """The editor's value for a grey uint8 preview (H, W) or (H, W, 3): the photo, no strokes."""
+def showing_photo(grey: np.ndarray | None, name: str | None = None) -> gr.HTML:
+    """The editor updated to a grey uint8 preview (H, W) or (H, W, 3) named ``name`` (the
+    value's ``image``: a new photo always changes the value, so it renders), no strokes; or
+    emptied, for None."""
+    if grey is None:
+        return gr.HTML(value=None, photo=None)
     buffer = io.BytesIO()
     Image.fromarray(grey).convert("L").save(buffer, format="JPEG", quality=88)
-    image = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    return {"image": image, "width": grey.shape[1], "height": grey.shape[0], "strokes": []}
+    photo = "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    value = {"image": name, "width": grey.shape[1], "height": grey.shape[0], "strokes": []}
+    return gr.HTML(value=value, photo=photo)
 
 
 def strokes_of(value) -> list:
